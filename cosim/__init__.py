@@ -1,0 +1,9 @@
+"""cosim: an event-driven co-simulator of memristive (RRAM) crossbar circuits and the networks mapped onto them.
+
+Layers (imports point downward only): ``devices`` and ``netlist`` at the bottom, ``solve`` on
+``netlist``, ``sim`` on those three, ``nn`` on ``sim`` and below, ``cli`` on top.
+"""
+from cosim.solve.crossbar import Crossbar, CrossbarSolution
+
+__all__ = ["Crossbar", "CrossbarSolution"]
+__version__ = "0.1.0"

@@ -1,0 +1,162 @@
+"""VTEAM voltage-threshold memristor model (Kvatinsky et al. 2015; MODELS.md §1.2).
+
+State ``w`` (m) in [w_on, w_off]; the cell is ohmic, ``I = V / R(w)``::
+
+    dw/dt = k_off (v/v_off - 1)^alpha_off f(x)   if v > v_off > 0      (RESET, towards w_off)
+          = 0                                     if v_on <= v <= v_off
+          = k_on  (v/v_on  - 1)^alpha_on  f(x)   if v < v_on < 0       (SET, towards w_on)
+    linear R(w)      = R_on + (R_off - R_on) x,        x = (w - w_on) / (w_off - w_on)
+    exponential R(w) = R_on exp(lambda x),  lambda = ln(R_off / R_on)
+
+``f`` is a window of x (``window="none"``, the published sets, means f = 1 and the state is clipped).
+A fixed step is forward Euler, clipped to [w_on, w_off]. The compiled kernel
+``cosim._ext.vteam_kernel`` runs the same step over K samples in one call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .base import Cells, DeviceArray
+from .variability import ParamValue
+from .windows import WINDOW_NAMES, apply_window
+
+try:
+    from cosim._ext import vteam_kernel as _kernel
+except ImportError:  # not built: the numpy reference runs instead
+    _kernel = None
+
+__all__ = ["VTEAMParams", "VTEAM", "VTEAM_PRESETS"]
+
+
+@dataclass(frozen=True)
+class VTEAMParams:
+    """VTEAM parameters. Per-cell fields accept a scalar, an (n,) array or a Distribution."""
+    r_on: ParamValue = 50.0          # ohm, resistance at w = w_on
+    r_off: ParamValue = 1000.0       # ohm, resistance at w = w_off
+    v_on: ParamValue = -0.2          # V, SET threshold (< 0)
+    v_off: ParamValue = 0.02         # V, RESET threshold (> 0)
+    k_on: ParamValue = -10.0         # m/s, SET rate constant (< 0)
+    k_off: ParamValue = 5e-4         # m/s, RESET rate constant (> 0)
+    alpha_on: ParamValue = 3.0       # 1, SET rate exponent
+    alpha_off: ParamValue = 1.0      # 1, RESET rate exponent
+    w_on: ParamValue = 0.0           # m, state at the low-resistance bound
+    w_off: ParamValue = 3e-9         # m, state at the high-resistance bound (the device width D)
+    p: ParamValue = 1.0              # 1, window exponent (unused for window="none")
+    j: ParamValue = 1.0              # 1, Prodromakis window scale
+    v_read: ParamValue = 0.1         # V, read voltage of conductance()
+    r_model: Literal["linear", "exponential"] = "linear"   # R(w) law
+    window: Literal["none", "joglekar", "biolek", "prodromakis"] = "none"
+    dt: float = 1e-10                # s, recommended integration step for this set
+
+
+VTEAM_PRESETS: dict[str, VTEAMParams] = {
+    # TEAM parameters as published with MemTorch (seed 003, Fig. 4).
+    "TEAM": VTEAMParams(),
+    # Pt/Hf/Ti ReRAM (seed 003 case study); D = w_off = 10 nm.
+    "Pt/Hf/Ti": VTEAMParams(r_on=100.0, r_off=2.5e3, v_on=-0.53, v_off=0.5, k_on=-80.0, k_off=4.03e-8,
+                            alpha_on=3.0, alpha_off=1.0, w_on=0.0, w_off=10e-9, dt=1e-6),
+}
+
+_R_MODELS = {"linear": 0, "exponential": 1}
+
+
+class VTEAM(DeviceArray):
+    """``n`` VTEAM cells; state ``w`` in metres. ``VTEAM.preset("Pt/Hf/Ti", n=100, rng=0)``."""
+
+    Params = VTEAMParams
+    PRESETS = VTEAM_PRESETS
+    DEFAULT_PRESET = "TEAM"
+    STATE_NAME = "w"
+    STATE_UNIT = "m"
+    SHARED_FIELDS = ("dt", "r_model", "window")
+
+    def _check_shared(self, params: VTEAMParams) -> None:
+        super()._check_shared(params)
+        if params.r_model not in _R_MODELS:
+            raise ValueError(f"VTEAMParams.r_model must be one of {list(_R_MODELS)}; got {params.r_model!r}")
+        if params.window not in WINDOW_NAMES:
+            raise ValueError(f"VTEAMParams.window must be one of {list(WINDOW_NAMES)}; got {params.window!r}")
+
+    def _check_cells(self, c: Cells) -> None:
+        req = self._require
+        for name in ("r_on", "r_off", "k_off", "alpha_on", "alpha_off", "p", "j"):
+            req("VTEAM", name, c[name], c[name] > 0, "> 0")
+        req("VTEAM", "v_on", c["v_on"], c["v_on"] < 0, "< 0 V")
+        req("VTEAM", "v_off", c["v_off"], c["v_off"] > 0, "> 0 V")
+        req("VTEAM", "k_on", c["k_on"], c["k_on"] < 0, "< 0 m/s")
+        req("VTEAM", "w_off", c["w_off"], c["w_off"] > c["w_on"], "> w_on")
+        req("VTEAM", "v_read", c["v_read"], c["v_read"] != 0, "non-zero")
+
+    def _state_on(self, c: Cells) -> np.ndarray:
+        return c["w_on"]
+
+    def _state_off(self, c: Cells) -> np.ndarray:
+        return c["w_off"]
+
+    def _resistance(self, w: np.ndarray, c: Cells) -> np.ndarray:
+        x = (w - c["w_on"]) / (c["w_off"] - c["w_on"])
+        if self.params.r_model == "linear":
+            return c["r_on"] + (c["r_off"] - c["r_on"]) * x
+        return c["r_on"] * np.exp(np.log(c["r_off"] / c["r_on"]) * x)
+
+    def _ideal_current(self, v, w, c: Cells) -> np.ndarray:
+        return v / self._resistance(w, c)
+
+    def _rate(self, v, w, c: Cells, i) -> np.ndarray:
+        reset = v > c["v_off"]
+        set_ = v < c["v_on"]
+        # Evaluate each branch only where it applies (the base of the power is negative elsewhere).
+        drive = np.zeros_like(w)
+        drive[reset] = c["k_off"][reset] * (v[reset] / c["v_off"][reset] - 1.0) ** c["alpha_off"][reset]
+        drive[set_] = c["k_on"][set_] * (v[set_] / c["v_on"][set_] - 1.0) ** c["alpha_on"][set_]
+        if self.params.window == "none":
+            return drive
+        x = (w - c["w_on"]) / (c["w_off"] - c["w_on"])
+        return drive * apply_window(self.params.window, x, i, c["p"], c["j"])
+
+    def _polarity(self, v, w, c: Cells) -> np.ndarray:
+        return (v > c["v_off"]).astype(np.int8) - (v < c["v_on"]).astype(np.int8)
+
+    def _thresholds(self, w, c: Cells) -> tuple[np.ndarray, ...]:
+        return c["v_on"], c["v_off"]
+
+    def _state_from_conductance(self, g: np.ndarray, c: Cells) -> np.ndarray:
+        r = 1.0 / g
+        if self.params.r_model == "linear":
+            x = (r - c["r_on"]) / (c["r_off"] - c["r_on"])
+        else:
+            x = np.log(r / c["r_on"]) / np.log(c["r_off"] / c["r_on"])
+        return c["w_on"] + x * (c["w_off"] - c["w_on"])
+
+    # ----------------------------------------------------------------- compiled kernel
+    def _kernel_ready(self) -> bool:
+        return _kernel is not None
+
+    def _kernel_arrays(self) -> dict:
+        """Per-cell parameter table (row order fixed by the kernel) and observation arrays."""
+        c = self._cell
+        table = np.ascontiguousarray(np.stack([c[k] for k in _kernel.PARAM_ROWS]))
+        spec = self.nonideal
+        g_off, g_on = self.conductance_bounds()
+        g_fixed = np.where(self._faults.unformed, self._unformed_conductance(), 0.0)
+        return dict(
+            params=table, r_model=_R_MODELS[self.params.r_model], window=WINDOW_NAMES.index(self.params.window),
+            frozen=self._frozen.astype(np.uint8), g_fixed=np.ascontiguousarray(g_fixed),
+            levels=spec.levels or 0, level_in_r=int(spec.level_spacing == "R"),
+            g_a=np.ascontiguousarray(g_off), g_b=np.ascontiguousarray(g_on),
+        )
+
+    def _run_kernel(self, volts: np.ndarray, dt: float, out: np.ndarray | None) -> None:
+        """Advance over all samples in compiled code; stops at each c2c switching event to redraw."""
+        k, steps = 0, volts.shape[0]
+        while k < steps:
+            arrays = self._kernel_arrays()
+            w = np.ascontiguousarray(self._state)
+            k = _kernel.run(volts, dt, w, out, self._last_polarity, int(bool(self.c2c)), k, **arrays)
+            self._state = w
+            if k < steps:  # a switching event at sample k: redraw those cells, then resume there
+                v = np.broadcast_to(volts[k], (self.n,))
+                self._switching_events(v)

@@ -1,0 +1,348 @@
+"""The user-facing crossbar: netlist values, cell conductances, and every way to solve it.
+
+``Crossbar`` keeps one home for each fact: the parasitic values and defects in a
+:class:`~cosim.netlist.crossbar.CrossbarLayout`, the cell conductances in one (rows, cols) array, the
+1T1R row selection in one boolean vector. The networkx graph, the compiled circuit, its factorisation
+and the transfer matrix are derived from them and cached until one of them changes.
+
+Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives the exact transfer
+matrix of regular arrays; the general sparse path (:mod:`cosim.solve.mna`) handles every edit and
+gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.netlist.crossbar import CellKind, CrossbarLayout
+from cosim.netlist.elements import KIND_CODES, ElementKind
+from cosim.solve import structured
+from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
+from cosim.solve.newton import solve_nonlinear
+
+
+@dataclass
+class CrossbarSolution:
+    """Operating point of a crossbar; a leading batch axis is present when a batch was solved.
+
+    Attributes:
+        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V.
+        cell_voltages: (..., rows, cols) voltage across each memristive cell (word-line side minus
+            the other side), V. cell_currents: (..., rows, cols) current through it, A.
+        sense_currents: (..., cols) current from each bit line into its sense amplifier, A.
+        driver_currents: (..., rows) current from each driver into its word line, A.
+        power: (...,) total power dissipated, W; power_by_kind: the same split by element kind
+            ("cell", "wire", "driver", "sense", "transistor").
+    """
+
+    wl_voltages: np.ndarray
+    bl_voltages: np.ndarray
+    cell_voltages: np.ndarray
+    cell_currents: np.ndarray
+    sense_currents: np.ndarray
+    driver_currents: np.ndarray
+    power: np.ndarray
+    power_by_kind: dict
+
+
+def _check_positive_finite(name: str, value, shape) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got NaN or inf")
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0 siemens (use open_cell for an open cell); got {arr.min():.3g}")
+    return arr.copy()
+
+
+class Crossbar:
+    """An M x N crossbar of 1R or 1T1R cells with wire, driver and sense resistances.
+
+    Args:
+        rows, cols: array size (word lines, bit lines).
+        cell: "1R" or "1T1R".
+        r_wl, r_bl: word-/bit-line segment resistance, ohm (scalar or per segment; 0 = ideal wire).
+        r_source: driver resistance, ohm (0 = ideal source). r_sense: sense resistance, ohm (0 = ideal).
+        r_on_transistor: 1T1R access transistor resistance when selected, ohm.
+        r_off_transistor: when not selected, ohm (inf = open, the default).
+        nonlinearity: b in 1/V of the cell law I = (G/b) sinh(b V) (0 = linear cells, the default).
+        conductance: initial conductance of every cell, S.
+    """
+
+    def __init__(self, rows: int, cols: int, cell: str = "1R", r_wl=1.0, r_bl=1.0, r_source=0.0,
+                 r_sense=0.0, r_on_transistor=1e3, r_off_transistor=np.inf, nonlinearity=0.0,
+                 conductance: float = 1e-4):
+        self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
+                                           r_on_transistor, r_off_transistor)
+        self._g = _check_positive_finite("conductance", np.full((rows, cols), conductance, float), (rows, cols))
+        self._selected = np.ones(rows, dtype=bool)
+        self._b = self._check_nonlinearity(nonlinearity)
+        self._compiled: CompiledCircuit | None = None
+        self._invalidate_values()
+
+    # ---- properties ----------------------------------------------------------------------------
+    @property
+    def rows(self) -> int:
+        return self.layout.rows
+
+    @property
+    def cols(self) -> int:
+        return self.layout.cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    @property
+    def cell(self) -> CellKind:
+        return self.layout.cell
+
+    @property
+    def conductances(self) -> np.ndarray:
+        """(rows, cols) cell conductances in siemens (a copy)."""
+        return self._g.copy()
+
+    @property
+    def selected_rows(self) -> np.ndarray:
+        """(rows,) True where the row's access transistors are on (1T1R)."""
+        return self._selected.copy()
+
+    @property
+    def is_linear(self) -> bool:
+        return not np.any(self._b > 0)
+
+    @property
+    def graph(self):
+        """The networkx netlist of this circuit, with the current values (built on access)."""
+        return self.layout.to_graph(self._g, self._selected)
+
+    # ---- setting values ------------------------------------------------------------------------
+    def set_conductances(self, G) -> None:
+        """Set every cell's conductance (rows, cols) in siemens (finite, > 0)."""
+        self._g = _check_positive_finite("G", G, self.shape)
+        self._invalidate_values()
+
+    def select_rows(self, rows=None) -> None:
+        """Turn on the access transistors of ``rows`` (indices or a boolean mask; None = all rows); 1T1R only."""
+        if self.cell is not CellKind.ONE_T_ONE_R:
+            raise ValueError(f"select_rows applies to 1T1R arrays; this one is {self.cell.value}")
+        if rows is None:
+            mask = np.ones(self.rows, bool)
+        else:
+            arr = np.asarray(rows)
+            if arr.dtype == bool:
+                if arr.shape != (self.rows,):
+                    raise ValueError(f"rows mask must have shape ({self.rows},); got {arr.shape}")
+                mask = arr.copy()
+            else:
+                if arr.ndim > 1 or not np.issubdtype(arr.dtype, np.integer) or np.any((arr < 0) | (arr >= self.rows)):
+                    raise ValueError(f"rows must be indices in [0, {self.rows}) or a boolean mask; got {rows!r}")
+                mask = np.zeros(self.rows, bool)
+                mask[arr] = True
+        self._selected = mask
+        self._invalidate_values()
+
+    def set_nonlinearity(self, b) -> None:
+        """Set the sinh nonlinearity b (1/V, scalar or (rows, cols); 0 = linear cell)."""
+        self._b = self._check_nonlinearity(b)
+        self._invalidate_values()
+
+    def _check_nonlinearity(self, b) -> np.ndarray:
+        arr = np.asarray(b, np.float64)
+        try:
+            arr = np.broadcast_to(arr, self.shape).copy()
+        except ValueError:
+            raise ValueError(f"nonlinearity must be a scalar or have shape {self.shape}; got {arr.shape}") from None
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("nonlinearity must be finite and >= 0 (1/V)")
+        return arr
+
+    # ---- edits (structural changes recompile) -----------------------------------------------
+    def set_segment_resistance(self, line: str, row: int, col: int, r: float) -> None:
+        """Set one line segment's resistance (ohm; 0 = ideal, inf = broken).
+
+        ``line="wl"``: the segment of word line ``row`` between columns ``col`` and ``col + 1``;
+        ``line="bl"``: the segment of bit line ``col`` between rows ``row`` and ``row + 1``.
+        """
+        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line)
+        if arr is None:
+            raise ValueError(f"line must be 'wl' or 'bl'; got {line!r}")
+        if not (0 <= row < arr.shape[0] and 0 <= col < arr.shape[1]):
+            raise ValueError(f"{line} segment index ({row}, {col}) out of range for shape {arr.shape}")
+        r = float(r)
+        if np.isnan(r) or r < 0:
+            raise ValueError(f"segment resistance must be >= 0 ohm; got {r}")
+        arr[row, col] = r
+        self._invalidate_structure()
+
+    def open_segment(self, line: str, row: int, col: int) -> None:
+        """Break one line segment (see :meth:`set_segment_resistance` for the indexing)."""
+        self.set_segment_resistance(line, row, col, np.inf)
+
+    def short_cell(self, row: int, col: int) -> None:
+        """Short cell (row, col): its word-line and bit-line (or transistor) nodes are joined."""
+        self._set_cell_state(row, col, CrossbarLayout.SHORT)
+
+    def open_cell(self, row: int, col: int) -> None:
+        """Open cell (row, col): it conducts nothing."""
+        self._set_cell_state(row, col, CrossbarLayout.OPEN)
+
+    def restore_cell(self, row: int, col: int) -> None:
+        """Undo a short or open of cell (row, col)."""
+        self._set_cell_state(row, col, CrossbarLayout.NORMAL)
+
+    def _set_cell_state(self, row: int, col: int, state: int) -> None:
+        if not (0 <= row < self.rows and 0 <= col < self.cols):
+            raise ValueError(f"cell index ({row}, {col}) out of range for a {self.rows}x{self.cols} array")
+        self.layout.cell_state[row, col] = state
+        self._invalidate_structure()
+
+    def _invalidate_structure(self) -> None:
+        self._compiled = None
+        self._invalidate_values()
+
+    def _invalidate_values(self) -> None:
+        self._factored: FactoredCircuit | None = None
+        self._transfer: np.ndarray | None = None
+
+    # ---- compiled circuit ----------------------------------------------------------------------
+    def _element_g(self) -> np.ndarray:
+        return self.layout.element_table(self._g, self._selected).g
+
+    def compiled(self) -> CompiledCircuit:
+        """The compiled circuit (node numbering and stamp pattern), built once per topology."""
+        if self._compiled is None:
+            self._compiled = CompiledCircuit(self.layout.element_table(self._g, self._selected))
+        return self._compiled
+
+    def factored(self) -> FactoredCircuit:
+        """The general-path factorisation for the current values (cached)."""
+        if self._factored is None:
+            self._factored = self.compiled().factor(self._element_g())
+        return self._factored
+
+    def effective_conductances(self) -> np.ndarray:
+        """(rows, cols) conductance between each cell's word-line and bit-line nodes, S.
+
+        1R: the cell itself; 1T1R: the cell in series with its transistor (0 for an open transistor).
+        """
+        if self.cell is CellKind.ONE_R:
+            return self._g.copy()
+        r_t = np.where(self._selected[:, None], self.layout.r_on_transistor, self.layout.r_off_transistor)
+        return 1.0 / (1.0 / self._g + r_t)
+
+    # ---- solving -------------------------------------------------------------------------------
+    def _check_inputs(self, V) -> np.ndarray:
+        v = np.asarray(V, dtype=np.float64)
+        if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
+            raise ValueError(f"V must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("V must be finite; got NaN or inf")
+        return v
+
+    def terminal_voltages(self, V: np.ndarray) -> np.ndarray:
+        """Voltages of all terminals (drivers, then senses at 0 V) for word-line inputs ``V``."""
+        v = np.atleast_2d(V)
+        full = np.zeros((v.shape[0], self.rows + self.cols))
+        full[:, : self.rows] = v
+        return full if np.ndim(V) == 2 else full[0]
+
+    def transfer_matrix(self) -> np.ndarray:
+        """Exact T (rows x cols) with ``read(V) == V @ T``: IR drop and sneak paths included.
+
+        Regular arrays use the structured column recursion; edited ones (broken segments, shorted or
+        open cells) the general sparse path. Only defined for linear cells.
+        """
+        if not self.is_linear:
+            raise ValueError("transfer_matrix needs linear cells (nonlinearity 0); use read() for sinh cells")
+        if self._transfer is None:
+            if self.layout.is_regular:
+                lay = self.layout
+                self._transfer = structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl,
+                                                            lay.r_source, lay.r_sense)
+            else:
+                self._transfer = self.transfer_matrix_general()
+        return self._transfer.copy()
+
+    def transfer_matrix_general(self) -> np.ndarray:
+        """T computed on the general sparse path (the reference for the structured one)."""
+        fac = self.factored()
+        vt = np.zeros((self.rows + self.cols, self.rows))
+        vt[: self.rows] = np.eye(self.rows)
+        currents = fac.terminal_currents(fac.unknowns(vt), vt)
+        return np.ascontiguousarray(currents[self.rows:].T)
+
+    def read(self, V) -> np.ndarray:
+        """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
+
+        Linear cells: one matmul with the (cached) transfer matrix when it exists or the batch is large;
+        otherwise a sparse solve. sinh cells: a Newton solve per input.
+        """
+        v = self._check_inputs(V)
+        if not self.is_linear:
+            out = np.stack([self.solve(row).sense_currents for row in np.atleast_2d(v)])
+            return out if v.ndim == 2 else out[0]
+        batch = 1 if v.ndim == 1 else v.shape[0]
+        if self._transfer is not None or (self.layout.is_regular and batch >= max(1, self.rows // 8)):
+            return v @ self.transfer_matrix() if self._transfer is None else v @ self._transfer
+        fac = self.factored()
+        vt = self.terminal_voltages(np.atleast_2d(v)).T
+        currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
+        return currents if v.ndim == 2 else currents[0]
+
+    def solve(self, V) -> CrossbarSolution:
+        """Full operating point (every node voltage, cell voltages and currents, power) for inputs V."""
+        v = self._check_inputs(V)
+        if self.is_linear:
+            sol = self.factored().solve(self.terminal_voltages(v))
+        else:
+            if v.ndim == 2:
+                parts = [self.solve(row) for row in v]
+                return CrossbarSolution(*(np.stack([getattr(p, f) for p in parts]) for f in
+                                          ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents",
+                                           "sense_currents", "driver_currents", "power")),
+                                        {k: np.stack([p.power_by_kind[k] for p in parts])
+                                         for k in parts[0].power_by_kind})
+            sol = self._solve_nonlinear(v)
+        return self._crossbar_solution(sol)
+
+    def _solve_nonlinear(self, v: np.ndarray) -> DCSolution:
+        circuit = self.compiled()
+        cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
+        normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
+        return solve_nonlinear(circuit, self._element_g(), cells[normal], self._b.ravel()[normal],
+                               self.terminal_voltages(v))
+
+    def _crossbar_solution(self, sol: DCSolution) -> CrossbarSolution:
+        idx = self.layout.node_index()
+        shape = sol.node_voltages.shape[:-1]
+        nv = sol.node_voltages
+        wl = nv[..., idx["wl"]]
+        bl = nv[..., idx["bl"]]
+        other = nv[..., idx["mid"]] if "mid" in idx else bl
+        cell_v = wl - other
+        cells = self.layout.cell_element_slice()
+        cell_i = sol.element_currents[..., cells].reshape(shape + self.shape)
+        table_kind = self.layout.element_table(self._g, self._selected).kind
+        t = self.layout.element_table(self._g, self._selected)
+        dv = nv[..., t.a] - nv[..., t.b]
+        p_el = np.where(np.isinf(t.g), 0.0, np.nan_to_num(sol.element_currents * dv))
+        by_kind = {k.value: p_el[..., table_kind == KIND_CODES[k]].sum(axis=-1) for k in ElementKind}
+        return CrossbarSolution(wl, bl, cell_v, cell_i, sol.terminal_currents[..., self.rows:],
+                                -sol.terminal_currents[..., : self.rows], sol.power, by_kind)
+
+    # ---- export ----------------------------------------------------------------------------
+    def to_spice(self, path, V) -> None:
+        """Write an ngspice netlist of exactly this circuit with word-line inputs ``V`` (volts)."""
+        from cosim.netlist.spice import write_spice
+
+        v = self._check_inputs(V)
+        if v.ndim != 1:
+            raise ValueError(f"to_spice takes one input vector of shape ({self.rows},); got {v.shape}")
+        write_spice(self.graph, path, self.terminal_voltages(v))
+
+    def __repr__(self) -> str:
+        return (f"Crossbar({self.rows}x{self.cols}, cell={self.cell.value}, "
+                f"r_wl~{np.mean(self.layout.r_wl) if self.layout.r_wl.size else 0:.3g} ohm)")

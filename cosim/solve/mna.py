@@ -1,0 +1,186 @@
+"""General path: modified nodal analysis of any netlist, compiled once, factored once, solved many times.
+
+Ideal (zero-ohm) elements merge their nodes; nodes merged with a terminal take its voltage. The
+remaining nodes are the unknowns of ``A x = B v`` (A symmetric positive definite when every node
+reaches a terminal through finite conductances), and the currents into the terminals are
+``C x + E v``. Islands (nodes cut off from every terminal) carry no current: they are detected at
+each stamp and reported with NaN voltages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.sparse.csgraph import connected_components
+
+from cosim.netlist.elements import ElementTable
+from cosim.solve.pattern import StampPattern
+
+
+@dataclass
+class DCSolution:
+    """DC operating point(s); leading ``batch`` axis present when several inputs were solved.
+
+    Attributes:
+        node_voltages: (..., n_nodes) volts (NaN on floating islands).
+        terminal_currents: (..., n_terminals) amps flowing from the network into each terminal.
+        element_currents: (..., n_elements) amps from end ``a`` to end ``b`` of each element (NaN for
+            ideal zero-ohm elements, whose current nodal analysis does not define).
+        power: (...,) watts dissipated in all elements together (cells, wires, drivers, senses).
+    """
+
+    node_voltages: np.ndarray
+    terminal_currents: np.ndarray
+    element_currents: np.ndarray
+    power: np.ndarray
+
+
+class CompiledCircuit:
+    """Node numbering and stamp patterns of one netlist topology.
+
+    The set of ideal elements (``g == inf``) is structural: re-stamping may change every finite
+    value (including to 0 = open) but not which elements are ideal.
+    """
+
+    def __init__(self, table: ElementTable):
+        self.table = table
+        n, a, b, g = table.n_nodes, table.a, table.b, table.g
+        self.ideal = np.isinf(g)
+        ia, ib = a[self.ideal], b[self.ideal]
+        adj = sp.coo_matrix((np.ones(ia.size), (ia, ib)), shape=(n, n))
+        n_comp, comp = connected_components(adj, directed=False)
+        term_comp = comp[table.terminals]
+        if np.unique(term_comp).size != term_comp.size:
+            first = next(c for c in term_comp if np.count_nonzero(term_comp == c) > 1)
+            clash = np.flatnonzero(term_comp == first)
+            raise ValueError(f"ideal (zero-ohm) elements short terminals {clash.tolist()} together")
+        comp_terminal = np.full(n_comp, -1, np.int64)
+        comp_terminal[term_comp] = np.arange(term_comp.size)
+        comp_unknown = np.full(n_comp, -1, np.int64)
+        free = comp_terminal < 0
+        comp_unknown[free] = np.arange(np.count_nonzero(free))
+        self.n_unknowns = int(np.count_nonzero(free))
+        self.n_terminals = int(table.terminals.size)
+        self.node_unknown = comp_unknown[comp]
+        self.node_terminal = comp_terminal[comp]
+        self._build_patterns()
+
+    def _build_patterns(self) -> None:
+        t = self.table
+        live = np.flatnonzero(~self.ideal)
+        ua, ub = self.node_unknown[t.a[live]], self.node_unknown[t.b[live]]
+        ta, tb = self.node_terminal[t.a[live]], self.node_terminal[t.b[live]]
+        same = (ua >= 0) & (ua == ub) | (ta >= 0) & (ta == tb)
+        live, ua, ub, ta, tb = live[~same], ua[~same], ub[~same], ta[~same], tb[~same]
+        self.live = live
+        A, B, C, E = ([], [], [], []), ([], [], [], []), ([], [], [], []), ([], [], [], [])
+
+        def add(target, r, c, e, s):
+            for lst, val in zip(target, (r, c, e, np.full(np.size(e), s, np.float64))):
+                lst.append(np.asarray(val))
+
+        uu = (ua >= 0) & (ub >= 0)
+        e = live[uu]
+        add(A, ua[uu], ua[uu], e, 1.0); add(A, ub[uu], ub[uu], e, 1.0)
+        add(A, ua[uu], ub[uu], e, -1.0); add(A, ub[uu], ua[uu], e, -1.0)
+        for uk, tk in ((ua, tb), (ub, ta)):  # one end unknown, the other a terminal
+            m = (uk >= 0) & (tk >= 0)
+            e = live[m]
+            add(A, uk[m], uk[m], e, 1.0)
+            add(B, uk[m], tk[m], e, 1.0)
+            add(C, tk[m], uk[m], e, 1.0)
+            add(E, tk[m], tk[m], e, -1.0)
+        tt = (ta >= 0) & (tb >= 0)
+        e = live[tt]
+        add(E, ta[tt], tb[tt], e, 1.0); add(E, ta[tt], ta[tt], e, -1.0)
+        add(E, tb[tt], ta[tt], e, 1.0); add(E, tb[tt], tb[tt], e, -1.0)
+        nu, nt = self.n_unknowns, self.n_terminals
+        cat = [lambda parts, k=k: np.concatenate(parts[k]) if parts[k] else np.zeros(0) for k in range(4)]
+        self.A = StampPattern((nu, nu), *(c(A) for c in cat), extra_diagonal=True)
+        self.B = StampPattern((nu, nt), *(c(B) for c in cat))
+        self.C = StampPattern((nt, nu), *(c(C) for c in cat))
+        self.E = StampPattern((nt, nt), *(c(E) for c in cat))
+        # unknown-to-unknown and unknown-to-terminal links, for island detection
+        self._link_a = np.where(ua >= 0, ua, nu)
+        self._link_b = np.where(ub >= 0, ub, nu)
+
+    # ------------------------------------------------------------------------------------------
+    def check_values(self, g: np.ndarray) -> np.ndarray:
+        """Validate a conductance vector against the compiled structure; return it as float64."""
+        g = np.asarray(g, dtype=np.float64)
+        if g.shape != self.table.g.shape:
+            raise ValueError(f"element conductances must have shape {self.table.g.shape}; got {g.shape}")
+        if np.any(np.isnan(g)) or np.any(g < 0):
+            raise ValueError("element conductances must be >= 0 siemens; got NaN or negative values")
+        if np.any(np.isinf(g) != self.ideal):
+            raise ValueError("the set of ideal (zero-ohm) elements changed; compile the netlist again")
+        return g
+
+    def islands(self, g: np.ndarray) -> np.ndarray:
+        """Boolean mask over unknowns: nodes with no finite-conductance path to any terminal."""
+        nu = self.n_unknowns
+        on = g[self.live] > 0
+        adj = sp.coo_matrix((np.ones(np.count_nonzero(on)), (self._link_a[on], self._link_b[on])),
+                            shape=(nu + 1, nu + 1))
+        _, label = connected_components(adj, directed=False)
+        return label[:nu] != label[nu]
+
+    def factor(self, g: np.ndarray) -> "FactoredCircuit":
+        """Stamp conductances ``g`` (S per element) and factor the nodal matrix once."""
+        return FactoredCircuit(self, self.check_values(g))
+
+
+class FactoredCircuit:
+    """A compiled circuit with stamped values and a sparse LU factorisation (solve many inputs)."""
+
+    def __init__(self, circuit: CompiledCircuit, g: np.ndarray):
+        self.circuit, self.g = circuit, g
+        self.island = circuit.islands(g)
+        A = circuit.A.matrix(g, diagonal=self.island.astype(np.float64), fmt="csc")
+        self.B = circuit.B.matrix(g)
+        self.C = circuit.C.matrix(g)
+        self.E = circuit.E.matrix(g)
+        self._lu = None
+        if circuit.n_unknowns:
+            self._lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                 options={"SymmetricMode": True})
+
+    def unknowns(self, v_terminals: np.ndarray) -> np.ndarray:
+        """Unknown node voltages (n_unknowns, batch) for terminal voltages (n_terminals, batch)."""
+        if self._lu is None:
+            return np.zeros((0, v_terminals.shape[1]))
+        x = self._lu.solve(np.asarray(self.B @ v_terminals))
+        x[self.island] = np.nan
+        return x
+
+    def terminal_currents(self, x: np.ndarray, v_terminals: np.ndarray) -> np.ndarray:
+        """Currents (n_terminals, batch) into each terminal; islands contribute nothing."""
+        return self.C @ np.nan_to_num(x, nan=0.0) + self.E @ v_terminals
+
+    def solve(self, v_terminals) -> DCSolution:
+        """Full operating point for terminal voltages (n_terminals,) or (batch, n_terminals)."""
+        v = np.asarray(v_terminals, np.float64)
+        single = v.ndim == 1
+        vt = np.atleast_2d(v).T
+        x = self.unknowns(vt)
+        c = self.circuit
+        node_v = np.zeros((c.table.n_nodes, vt.shape[1]))
+        has_unknown = c.node_unknown >= 0
+        node_v[has_unknown] = x[c.node_unknown[has_unknown]]
+        is_term = c.node_terminal >= 0
+        node_v[is_term] = vt[c.node_terminal[is_term]]
+        t = c.table
+        dv = node_v[t.a] - node_v[t.b]
+        finite = ~c.ideal
+        i_el = np.zeros_like(dv)
+        i_el[finite] = np.where(self.g[finite, None] > 0, self.g[finite, None] * dv[finite], 0.0)
+        i_term = self.terminal_currents(x, vt)
+        i_el[c.ideal] = np.nan  # zero-ohm elements: current not defined by nodal analysis
+        power = np.nansum(np.where(finite[:, None], i_el * dv, 0.0), axis=0)
+        sol = DCSolution(node_v.T, i_term.T, i_el.T, power)
+        if single:
+            sol = DCSolution(sol.node_voltages[0], sol.terminal_currents[0], sol.element_currents[0], power[0])
+        return sol
+
