@@ -57,7 +57,7 @@ def solve_nonlinear(circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarr
     def currents(xv):
         v = node_voltages(xv)
         dv = v[t.a] - v[t.b]
-        i = np.where(np.isinf(g), 0.0, g * dv)
+        i = np.where(np.isinf(g), 0.0, np.where(np.isinf(g), 0.0, g) * dv)
         i[nonlinear] = sinh_current(g[nonlinear], b, dv[nonlinear])
         return i, dv
 
