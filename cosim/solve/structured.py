@@ -15,7 +15,9 @@ wires, drivers, senses) need no special case: ``S = 0`` makes the series step th
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import blas, lapack, solveh_banded
+from scipy.linalg import blas, lapack
+
+from cosim._ext.dense_kernels import add_chain_admittance, symmetrize_from_upper
 
 
 def column_admittance(d: np.ndarray, r_bl: np.ndarray, r_sense: float) -> np.ndarray:
@@ -40,14 +42,20 @@ def column_admittance(d: np.ndarray, r_bl: np.ndarray, r_sense: float) -> np.nda
     diag[1:] += g_seg
     if not grounded:
         diag[-1] += 1.0 / r_sense
-    # upper banded storage of the free groups' tridiagonal matrix
-    band = np.zeros((2, n_free))
-    band[1] = diag[:n_free]
-    band[0, 1:] = -g_seg[: n_free - 1]
+    # inverse of the free groups' symmetric positive definite tridiagonal matrix (LAPACK pttrf/pttrs)
     if n_free == 1:
-        w = 1.0 / band[1:, :1]
-    else:
-        w = solveh_banded(band, np.eye(n_free), lower=False, check_finite=False)
+        return _finish_admittance(d, group, n_free, np.array([[1.0 / diag[0]]]))
+    off = -g_seg[: n_free - 1]
+    dd, ee, info = lapack.dpttrf(diag[:n_free].copy(), off.copy())
+    if info != 0:
+        raise np.linalg.LinAlgError(f"bit-line chain matrix is not positive definite (info={info})")
+    w, info = lapack.dpttrs(dd, ee, np.eye(n_free, order="F"), overwrite_b=1)
+    return _finish_admittance(d, group, n_free, w)
+
+
+def _finish_admittance(d: np.ndarray, group: np.ndarray, n_free: int, w: np.ndarray) -> np.ndarray:
+    """K = diag(d) - D P W P^T D for the inverse ``w`` of the free groups' chain matrix."""
+    m = d.size
     df = np.where(group < n_free, d, 0.0)
     if n_free < m:                     # expand group-to-group entries to node-to-node
         gi = np.minimum(group, n_free - 1)
@@ -57,6 +65,21 @@ def column_admittance(d: np.ndarray, r_bl: np.ndarray, r_sense: float) -> np.nda
     k *= -df[None, :]
     k.flat[:: m + 1] += d
     return k
+
+
+def _add_column(y: np.ndarray, q_col: np.ndarray, d: np.ndarray, r_bl: np.ndarray, r_sense: float) -> None:
+    """``y += K`` and ``q_col[:] = K @ 1`` for one column (the compiled equivalent of :func:`column_admittance`)."""
+    group = np.concatenate([[0], np.cumsum(r_bl > 0)])
+    n_groups = int(group[-1]) + 1
+    n_free = n_groups - 1 if r_sense == 0.0 else n_groups
+    g_seg = 1.0 / r_bl[r_bl > 0]
+    diag = np.bincount(group, weights=d, minlength=n_groups).astype(np.float64)
+    diag[:-1] += g_seg
+    diag[1:] += g_seg
+    if r_sense != 0.0:
+        diag[-1] += 1.0 / r_sense
+    add_chain_admittance(y, q_col, np.ascontiguousarray(d, dtype=np.float64), np.ascontiguousarray(diag[:n_free]),
+                         np.ascontiguousarray(-g_seg[: max(n_free - 1, 0)]), group.astype(np.int64), n_free)
 
 
 def transfer_matrix(g_cell: np.ndarray, r_wl: np.ndarray, r_bl: np.ndarray, r_source: np.ndarray,
@@ -69,19 +92,15 @@ def transfer_matrix(g_cell: np.ndarray, r_wl: np.ndarray, r_bl: np.ndarray, r_so
         r_source: (M,) driver resistances, ohm; r_sense: (N,) sense resistances, ohm. All finite, >= 0.
     """
     m, n = g_cell.shape
-    ones = np.ones(m)
-    k_last = column_admittance(g_cell[:, n - 1], r_bl[:, n - 1], float(r_sense[n - 1]))
-    y = np.asfortranarray(k_last)
+    y = np.zeros((m, m), order="F")
     q = np.zeros((m, n), order="F")    # q[:, k]: current of column k as a functional of the current u
-    q[:, n - 1] = k_last @ ones
+    _add_column(y, q[:, n - 1], g_cell[:, n - 1], r_bl[:, n - 1], float(r_sense[n - 1]))
     for j in range(n - 1, -1, -1):
         r = r_wl[:, j - 1] if j > 0 else r_source
         if np.any(r > 0):
             y = _series_step(y, np.sqrt(r), q, j)
         if j > 0:
-            k = column_admittance(g_cell[:, j - 1], r_bl[:, j - 1], float(r_sense[j - 1]))
-            y += k
-            q[:, j - 1] = k.sum(axis=1)
+            _add_column(y, q[:, j - 1], g_cell[:, j - 1], r_bl[:, j - 1], float(r_sense[j - 1]))
     return np.ascontiguousarray(q)
 
 
@@ -98,7 +117,8 @@ def _series_step(y: np.ndarray, s: np.ndarray, q: np.ndarray, j: int) -> np.ndar
     if info != 0:
         raise np.linalg.LinAlgError(f"series step: Cholesky of I + S Y S failed (info={info})")
     w = blas.dtrsm(1.0, chol, sy, lower=1, overwrite_b=1)                     # W = L^-1 S Y
-    y = blas.dgemm(-1.0, w, w, beta=1.0, c=y, trans_a=1, overwrite_c=1)       # Y - W^T W
+    y = blas.dsyrk(-1.0, w, beta=1.0, c=y, trans=1, lower=0, overwrite_c=1)   # Y - W^T W (upper)
+    symmetrize_from_upper(y)
     qj = q[:, j:]
     z = blas.dtrsm(1.0, chol, s[:, None] * qj, lower=1, overwrite_b=1)        # L^-1 S q
     q[:, j:] = blas.dgemm(-1.0, w, z, beta=1.0, c=qj, trans_a=1, overwrite_c=1)
