@@ -191,3 +191,43 @@ def test_unknown_netlist_element_rejected():
     g.add_edge("in_0", "a", key="D1", kind="diode", r=1.0)
     with pytest.raises(ValueError, match="diode"):
         element_table_from_graph(g)
+
+
+@pytest.mark.parametrize("r_wire,r_source,r_sense", [(0.0, 0.0, 0.0), (2.0, 5.0, 3.0), (0.7, 0.0, 1.0)])
+def test_single_selected_row_ladder_matches_general_path(r_wire, r_source, r_sense):
+    xb, rng = random_crossbar(7, 9, "1T1R", r_wl=r_wire, r_bl=r_wire, r_source=r_source, r_sense=r_sense, seed=21)
+    xb.select_rows([4])
+    v = rng.uniform(-1, 1, (3, 7))
+    fast = xb.solve(v)                      # O(N) ladder path
+    ref = xb.solve_bias(v)                  # general sparse path
+    for field in ("wl_voltages", "cell_voltages", "cell_currents", "sense_currents", "driver_currents", "power"):
+        a, b = getattr(fast, field), getattr(ref, field)
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-15), field
+    # bit-line nodes carrying current agree; the stub above the selected row sits at the row's voltage
+    assert np.allclose(fast.bl_voltages[:, 4:], ref.bl_voltages[:, 4:], rtol=1e-10, atol=1e-15)
+    for k in fast.power_by_kind:
+        assert np.allclose(fast.power_by_kind[k], ref.power_by_kind[k], rtol=1e-9, atol=1e-18), k
+    assert np.allclose(xb.read(v), ref.sense_currents, rtol=1e-10)
+
+
+def test_bias_half_select_closed_form_and_floating_lines():
+    """Ideal wires: with V/2 biasing a cell's voltage is exactly its word-line minus bit-line bias."""
+    xb, rng = random_crossbar(5, 6, r_wl=0.0, r_bl=0.0, seed=8)
+    v_wl = np.full(5, 0.6)
+    v_wl[2] = 1.2
+    v_bl = np.full(6, 0.6)
+    v_bl[3] = 0.0
+    sol = xb.solve_bias(v_wl, v_bl)
+    assert np.allclose(sol.cell_voltages, v_wl[:, None] - v_bl[None, :], atol=1e-12)
+    assert sol.cell_voltages[2, 3] == pytest.approx(1.2)
+    # Kirchhoff: what the drivers push in leaves through the bit-line ends
+    assert sol.driver_currents.sum() == pytest.approx(sol.sense_currents.sum(), rel=1e-12)
+    # a floating word line carries no current in, and its ideal driver no longer pins it
+    float_wl = np.zeros(5, bool)
+    float_wl[0] = True
+    sol = xb.solve_bias(v_wl, v_bl, floating_wl=float_wl)
+    assert sol.driver_currents[0] == 0.0
+    assert np.all(np.isfinite(sol.wl_voltages[0]))
+    assert 0.0 < sol.wl_voltages[0, 0] < 1.2
+    with pytest.raises(ValueError, match="floating_bl"):
+        xb.solve_bias(v_wl, v_bl, floating_bl=[1, 2])

@@ -164,6 +164,17 @@ class CrossbarLayout:
         n_nodes = int(idx["out"][-1]) + 1
         return ElementTable(n_nodes, np.concatenate([idx["in"], idx["out"]]), a, b, g, kind)
 
+    def driver_element_slice(self) -> slice:
+        """Position of the driver elements (one per row) within :meth:`element_table`'s arrays."""
+        m, n = self.rows, self.cols
+        start = m * (n - 1) + (m - 1) * n
+        return slice(start, start + m)
+
+    def sense_element_slice(self) -> slice:
+        """Position of the sense elements (one per column) within :meth:`element_table`'s arrays."""
+        start = self.driver_element_slice().stop
+        return slice(start, start + self.cols)
+
     def cell_element_slice(self) -> slice:
         """Position of the cell elements (row-major) within :meth:`element_table`'s arrays."""
         m, n = self.rows, self.cols

@@ -20,6 +20,7 @@ from cosim.netlist.elements import KIND_CODES, ElementKind
 from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.newton import solve_nonlinear
+from cosim.solve.row_ladder import single_row_voltages
 
 
 @dataclass
@@ -44,6 +45,16 @@ class CrossbarSolution:
     driver_currents: np.ndarray
     power: np.ndarray
     power_by_kind: dict
+
+
+_ARRAY_FIELDS = ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents", "sense_currents",
+                 "driver_currents", "power")
+
+
+def _stack_solutions(parts: list[CrossbarSolution]) -> CrossbarSolution:
+    """Stack single-input solutions along a new leading batch axis."""
+    return CrossbarSolution(*(np.stack([getattr(p, f) for p in parts]) for f in _ARRAY_FIELDS),
+                            {k: np.stack([p.power_by_kind[k] for p in parts]) for k in parts[0].power_by_kind})
 
 
 def _check_positive_finite(name: str, value, shape) -> np.ndarray:
@@ -79,7 +90,7 @@ class Crossbar:
         self._g = _check_positive_finite("conductance", np.full((rows, cols), conductance, float), (rows, cols))
         self._selected = np.ones(rows, dtype=bool)
         self._b = self._check_nonlinearity(nonlinearity)
-        self._compiled: CompiledCircuit | None = None
+        self._compiled: dict[bytes, CompiledCircuit] = {}
         self._invalidate_values()
 
     # ---- properties ----------------------------------------------------------------------------
@@ -200,28 +211,43 @@ class Crossbar:
         self._invalidate_structure()
 
     def _invalidate_structure(self) -> None:
-        self._compiled = None
+        self._compiled = {}
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
-        self._factored: FactoredCircuit | None = None
+        self._factored: tuple[bytes, FactoredCircuit] | None = None
         self._transfer: np.ndarray | None = None
 
     # ---- compiled circuit ----------------------------------------------------------------------
-    def _element_g(self) -> np.ndarray:
-        return self.layout.element_table(self._g, self._selected).g
+    def _element_g(self, floating_wl=None, floating_bl=None) -> np.ndarray:
+        """Element conductances; the drivers / senses of floating lines are opened."""
+        g = self.layout.element_table(self._g, self._selected).g
+        if floating_wl is not None:
+            g[self.layout.driver_element_slice()][floating_wl] = 0.0
+        if floating_bl is not None:
+            g[self.layout.sense_element_slice()][floating_bl] = 0.0
+        return g
 
-    def compiled(self) -> CompiledCircuit:
-        """The compiled circuit (node numbering and stamp pattern), built once per topology."""
-        if self._compiled is None:
-            self._compiled = CompiledCircuit(self.layout.element_table(self._g, self._selected))
-        return self._compiled
+    def compiled(self, g: np.ndarray | None = None) -> CompiledCircuit:
+        """The compiled circuit (node numbering and stamp pattern) for the ideal-element set of ``g``.
 
-    def factored(self) -> FactoredCircuit:
-        """The general-path factorisation for the current values (cached)."""
-        if self._factored is None:
-            self._factored = self.compiled().factor(self._element_g())
-        return self._factored
+        Built once per topology (a floating line whose driver is ideal is a different topology).
+        """
+        g = self._element_g() if g is None else g
+        key = np.packbits(np.isinf(g)).tobytes()
+        if key not in self._compiled:
+            table = self.layout.element_table(self._g, self._selected)
+            table.g = g
+            self._compiled[key] = CompiledCircuit(table)
+        return self._compiled[key]
+
+    def factored(self, floating_wl=None, floating_bl=None) -> FactoredCircuit:
+        """The general-path factorisation for the current values and floating lines (cached)."""
+        g = self._element_g(floating_wl, floating_bl)
+        key = g.tobytes()
+        if self._factored is None or self._factored[0] != key:
+            self._factored = (key, self.compiled(g).factor(g))
+        return self._factored[1]
 
     def effective_conductances(self) -> np.ndarray:
         """(rows, cols) conductance between each cell's word-line and bit-line nodes, S.
@@ -284,6 +310,8 @@ class Crossbar:
         if not self.is_linear:
             out = np.stack([self.solve(row).sense_currents for row in np.atleast_2d(v)])
             return out if v.ndim == 2 else out[0]
+        if self._single_row_path():
+            return self._solve_single_row(v).sense_currents
         batch = 1 if v.ndim == 1 else v.shape[0]
         if self._transfer is not None or (self.layout.is_regular and batch >= max(1, self.rows // 8)):
             return v @ self.transfer_matrix() if self._transfer is None else v @ self._transfer
@@ -293,29 +321,98 @@ class Crossbar:
         return currents if v.ndim == 2 else currents[0]
 
     def solve(self, V) -> CrossbarSolution:
-        """Full operating point (every node voltage, cell voltages and currents, power) for inputs V."""
-        v = self._check_inputs(V)
-        if self.is_linear:
-            sol = self.factored().solve(self.terminal_voltages(v))
-        else:
-            if v.ndim == 2:
-                parts = [self.solve(row) for row in v]
-                return CrossbarSolution(*(np.stack([getattr(p, f) for p in parts]) for f in
-                                          ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents",
-                                           "sense_currents", "driver_currents", "power")),
-                                        {k: np.stack([p.power_by_kind[k] for p in parts])
-                                         for k in parts[0].power_by_kind})
-            sol = self._solve_nonlinear(v)
-        return self._crossbar_solution(sol)
+        """Full operating point (every node voltage, cell voltages and currents, power) for inputs V.
 
-    def _solve_nonlinear(self, v: np.ndarray) -> DCSolution:
-        circuit = self.compiled()
+        Word lines are driven at ``V``, bit lines end in their sense amplifiers at 0 V.
+        """
+        v = self._check_inputs(V)
+        if self._single_row_path():
+            return self._solve_single_row(v)
+        return self.solve_bias(v)
+
+    def solve_bias(self, v_wl, v_bl=None, floating_wl=None, floating_bl=None) -> CrossbarSolution:
+        """Operating point for an arbitrary bias of every line (programming schemes, sneak-path reads).
+
+        Args:
+            v_wl: (rows,) or (batch, rows) voltages of the word-line drivers, V.
+            v_bl: (cols,) or (batch, cols) voltages at which the bit-line ends are held, V (default 0 V,
+                the sense amplifiers' virtual ground). ``sense_currents`` are the currents into them.
+            floating_wl, floating_bl: boolean masks of lines whose driver / sense end is disconnected.
+        """
+        v = self._check_inputs(v_wl)
+        vb = np.zeros(v.shape[:-1] + (self.cols,)) if v_bl is None else np.asarray(v_bl, np.float64)
+        if vb.shape != v.shape[:-1] + (self.cols,) or not np.all(np.isfinite(vb)):
+            raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
+        fw = self._check_mask("floating_wl", floating_wl, self.rows)
+        fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        terminals = np.concatenate([v, vb], axis=-1)
+        if self.is_linear:
+            sol = self.factored(fw, fb).solve(terminals)
+        elif v.ndim == 2:
+            parts = [self.solve_bias(a, b, fw, fb) for a, b in zip(v, vb)]
+            return _stack_solutions(parts)
+        else:
+            sol = self._solve_nonlinear(terminals, fw, fb)
+        return self._crossbar_solution(sol, fw, fb)
+
+    @staticmethod
+    def _check_mask(name: str, mask, n: int):
+        if mask is None:
+            return None
+        arr = np.asarray(mask)
+        if arr.shape != (n,) or arr.dtype != bool:
+            raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
+        return arr.copy()
+
+    def _single_row_path(self) -> bool:
+        """1T1R, one selected row, open off-transistors, regular layout, linear cells: the O(N) ladder."""
+        return (self.cell is CellKind.ONE_T_ONE_R and np.count_nonzero(self._selected) == 1
+                and bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
+                and self.is_linear)
+
+    def _solve_single_row(self, v: np.ndarray) -> CrossbarSolution:
+        lay, i = self.layout, int(np.flatnonzero(self._selected)[0])
+        m, n = self.shape
+        # resistance from bit-line node (k, j) down to the sense ground, for every row k >= i
+        below = np.concatenate([np.cumsum(lay.r_bl[::-1], axis=0)[::-1], np.zeros((1, n))]) + lay.r_sense
+        r_down = below[i]
+        g, r_t = self._g[i], lay.r_on_transistor[i]
+        vv = np.atleast_2d(v)
+        u_row = single_row_voltages(g, r_t, lay.r_wl[i], float(lay.r_source[i]), r_down, vv[:, i])
+        y = 1.0 / (1.0 / g + r_t + r_down)
+        i_cell = u_row * y                                        # (batch, N)
+        wl = np.repeat(vv[:, :, None], n, axis=2)
+        wl[:, i, :] = u_row
+        bl_row = i_cell[:, None, :] * np.concatenate([np.repeat(below[i:i + 1], i, axis=0), below[i:]])[None]
+        cell_v = np.zeros_like(wl)
+        cell_v[:, i, :] = i_cell / g
+        cell_i = np.zeros_like(wl)
+        cell_i[:, i, :] = i_cell
+        seg_wl = np.cumsum(i_cell[:, ::-1], axis=1)[:, ::-1][:, 1:]          # current in wl segment j -> j+1
+        drive = i_cell.sum(axis=1)
+        by_kind = {
+            "cell": np.sum(i_cell ** 2 / g, axis=1),
+            "transistor": np.sum(i_cell ** 2 * r_t, axis=1),
+            "wire": np.sum(seg_wl ** 2 * lay.r_wl[i], axis=1) + np.sum(i_cell ** 2 * lay.r_bl[i:].sum(axis=0), axis=1),
+            "driver": drive ** 2 * lay.r_source[i],
+            "sense": np.sum(i_cell ** 2 * lay.r_sense, axis=1),
+        }
+        driver_i = np.zeros((vv.shape[0], m))
+        driver_i[:, i] = drive
+        sol = CrossbarSolution(wl, bl_row, cell_v, cell_i, i_cell, driver_i, sum(by_kind.values()), by_kind)
+        if v.ndim == 1:
+            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in _ARRAY_FIELDS),
+                                   {k: val[0] for k, val in by_kind.items()})
+        return sol
+
+    def _solve_nonlinear(self, terminals: np.ndarray, fw=None, fb=None) -> DCSolution:
+        g = self._element_g(fw, fb)
+        circuit = self.compiled(g)
         cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
         normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
-        return solve_nonlinear(circuit, self._element_g(), cells[normal], self._b.ravel()[normal],
-                               self.terminal_voltages(v))
+        return solve_nonlinear(circuit, g, cells[normal], self._b.ravel()[normal], terminals)
 
-    def _crossbar_solution(self, sol: DCSolution) -> CrossbarSolution:
+    def _crossbar_solution(self, sol: DCSolution, fw=None, fb=None) -> CrossbarSolution:
         idx = self.layout.node_index()
         shape = sol.node_voltages.shape[:-1]
         nv = sol.node_voltages
@@ -325,10 +422,10 @@ class Crossbar:
         cell_v = wl - other
         cells = self.layout.cell_element_slice()
         cell_i = sol.element_currents[..., cells].reshape(shape + self.shape)
-        table_kind = self.layout.element_table(self._g, self._selected).kind
         t = self.layout.element_table(self._g, self._selected)
+        table_kind = t.kind
         dv = nv[..., t.a] - nv[..., t.b]
-        p_el = np.where(np.isinf(t.g), 0.0, np.nan_to_num(sol.element_currents * dv))
+        p_el = np.where(np.isinf(self._element_g(fw, fb)), 0.0, np.nan_to_num(sol.element_currents * dv))
         by_kind = {k.value: p_el[..., table_kind == KIND_CODES[k]].sum(axis=-1) for k in ElementKind}
         return CrossbarSolution(wl, bl, cell_v, cell_i, sol.terminal_currents[..., self.rows:],
                                 -sol.terminal_currents[..., : self.rows], sol.power, by_kind)
