@@ -199,7 +199,7 @@ def test_single_selected_row_ladder_matches_general_path(r_wire, r_source, r_sen
     xb.select_rows([4])
     v = rng.uniform(-1, 1, (3, 7))
     fast = xb.solve(v)                      # O(N) ladder path
-    ref = xb.solve_bias(v)                  # general sparse path
+    ref = xb.solve_bias(v, general=True)    # general sparse path
     for field in ("wl_voltages", "cell_voltages", "cell_currents", "sense_currents", "driver_currents", "power"):
         a, b = getattr(fast, field), getattr(ref, field)
         assert np.allclose(a, b, rtol=1e-10, atol=1e-15), field
@@ -231,3 +231,15 @@ def test_bias_half_select_closed_form_and_floating_lines():
     assert 0.0 < sol.wl_voltages[0, 0] < 1.2
     with pytest.raises(ValueError, match="floating_bl"):
         xb.solve_bias(v_wl, v_bl, floating_bl=[1, 2])
+
+
+def test_single_row_ladder_with_bit_line_bias_matches_general_path():
+    xb, rng = random_crossbar(6, 8, "1T1R", r_wl=1.5, r_bl=2.0, r_source=3.0, r_sense=1.0, seed=31)
+    xb.select_rows([2])
+    v_wl = rng.uniform(-1, 1, 6)
+    v_bl = rng.uniform(-1, 1, 8)
+    fast = xb.solve_bias(v_wl, v_bl)
+    sol_ref = xb.solve_bias(v_wl, v_bl, general=True)
+    for field in ("wl_voltages", "cell_voltages", "cell_currents", "sense_currents", "power"):
+        assert np.allclose(getattr(fast, field), getattr(sol_ref, field), rtol=1e-10, atol=1e-15), field
+    assert np.allclose(fast.bl_voltages[2:], sol_ref.bl_voltages[2:], rtol=1e-10, atol=1e-15)

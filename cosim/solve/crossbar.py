@@ -311,7 +311,7 @@ class Crossbar:
             out = np.stack([self.solve(row).sense_currents for row in np.atleast_2d(v)])
             return out if v.ndim == 2 else out[0]
         if self._single_row_path():
-            return self._solve_single_row(v).sense_currents
+            return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
         batch = 1 if v.ndim == 1 else v.shape[0]
         if self._transfer is not None or (self.layout.is_regular and batch >= max(1, self.rows // 8)):
             return v @ self.transfer_matrix() if self._transfer is None else v @ self._transfer
@@ -325,12 +325,10 @@ class Crossbar:
 
         Word lines are driven at ``V``, bit lines end in their sense amplifiers at 0 V.
         """
-        v = self._check_inputs(V)
-        if self._single_row_path():
-            return self._solve_single_row(v)
-        return self.solve_bias(v)
+        return self.solve_bias(V)
 
-    def solve_bias(self, v_wl, v_bl=None, floating_wl=None, floating_bl=None) -> CrossbarSolution:
+    def solve_bias(self, v_wl, v_bl=None, floating_wl=None, floating_bl=None, *,
+                   general: bool = False) -> CrossbarSolution:
         """Operating point for an arbitrary bias of every line (programming schemes, sneak-path reads).
 
         Args:
@@ -338,6 +336,7 @@ class Crossbar:
             v_bl: (cols,) or (batch, cols) voltages at which the bit-line ends are held, V (default 0 V,
                 the sense amplifiers' virtual ground). ``sense_currents`` are the currents into them.
             floating_wl, floating_bl: boolean masks of lines whose driver / sense end is disconnected.
+            general: force the general sparse path (the reference for the fast ones).
         """
         v = self._check_inputs(v_wl)
         vb = np.zeros(v.shape[:-1] + (self.cols,)) if v_bl is None else np.asarray(v_bl, np.float64)
@@ -345,6 +344,8 @@ class Crossbar:
             raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
         fw = self._check_mask("floating_wl", floating_wl, self.rows)
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        if not general and fw is None and fb is None and self._single_row_path():
+            return self._solve_single_row(v, vb)
         terminals = np.concatenate([v, vb], axis=-1)
         if self.is_linear:
             sol = self.factored(fw, fb).solve(terminals)
@@ -370,20 +371,21 @@ class Crossbar:
                 and bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
                 and self.is_linear)
 
-    def _solve_single_row(self, v: np.ndarray) -> CrossbarSolution:
+    def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
         lay, i = self.layout, int(np.flatnonzero(self._selected)[0])
         m, n = self.shape
         # resistance from bit-line node (k, j) down to the sense ground, for every row k >= i
         below = np.concatenate([np.cumsum(lay.r_bl[::-1], axis=0)[::-1], np.zeros((1, n))]) + lay.r_sense
         r_down = below[i]
         g, r_t = self._g[i], lay.r_on_transistor[i]
-        vv = np.atleast_2d(v)
-        u_row = single_row_voltages(g, r_t, lay.r_wl[i], float(lay.r_source[i]), r_down, vv[:, i])
+        vv, e = np.atleast_2d(v), np.atleast_2d(v_bl)
+        u_row = single_row_voltages(g, r_t, lay.r_wl[i], float(lay.r_source[i]), r_down, vv[:, i], e)
         y = 1.0 / (1.0 / g + r_t + r_down)
-        i_cell = u_row * y                                        # (batch, N)
+        i_cell = (u_row - e) * y                                  # (batch, N)
         wl = np.repeat(vv[:, :, None], n, axis=2)
         wl[:, i, :] = u_row
-        bl_row = i_cell[:, None, :] * np.concatenate([np.repeat(below[i:i + 1], i, axis=0), below[i:]])[None]
+        bl_row = e[:, None, :] + i_cell[:, None, :] * np.concatenate([np.repeat(below[i:i + 1], i, axis=0),
+                                                                       below[i:]])[None]
         cell_v = np.zeros_like(wl)
         cell_v[:, i, :] = i_cell / g
         cell_i = np.zeros_like(wl)
