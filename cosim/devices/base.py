@@ -174,6 +174,16 @@ class DeviceArray:
         """Read resistance 1 / conductance() (ohm), (n,)."""
         return 1.0 / self.conductance(noisy)
 
+    def rate(self, v_cells) -> np.ndarray:
+        """d(state)/dt of every cell (``STATE_UNIT`` per s) at voltages ``v_cells`` (V); no state change.
+
+        Faulty (stuck, unformed) cells do not move: their rate is 0. The event engine sizes its
+        sub-steps with this.
+        """
+        v = self._as_cells(v_cells, "v_cells")
+        i = self._ideal_current(v, self._state, self._cell)
+        return np.where(self._frozen, 0.0, self._rate(v, self._state, self._cell, i))
+
     def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(G at the high-resistance bound, G at the low-resistance bound), each (n,) S, fault-free."""
         return (self._ideal_conductance(self._state_off(self._cell), self._cell),
@@ -216,8 +226,9 @@ class DeviceArray:
         if engine == "auto" and self._kernel_ready():
             self._run_kernel(volts, dt, out)
             return out
+        rows = np.broadcast_to(volts, (volts.shape[0], self.n))
         for k in range(volts.shape[0]):
-            out[k] = self._step_numpy(np.broadcast_to(volts[k], (self.n,)), dt)
+            out[k] = self._step_numpy(rows[k], dt)
         return out
 
     def advance(self, v, dt: float | None = None) -> None:
@@ -226,8 +237,9 @@ class DeviceArray:
         if self._kernel_ready():
             self._run_kernel(volts, dt, None)
             return
+        rows = np.broadcast_to(volts, (volts.shape[0], self.n))
         for k in range(volts.shape[0]):
-            self._step_numpy(np.broadcast_to(volts[k], (self.n,)), dt)
+            self._step_numpy(rows[k], dt)
 
     def _step_numpy(self, v: np.ndarray, dt: float) -> np.ndarray:
         """Reference step (validated inputs): c2c events, observed current, state update."""

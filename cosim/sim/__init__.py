@@ -1,1 +1,10 @@
-"""cosim.sim"""
+"""Event-driven engine: arrays as hardware on a SimPy clock, timed operations, programming schemes, traces."""
+from cosim.sim.aging import AgingLaws
+from cosim.sim.array import Array, Timing, Unselected
+from cosim.sim.cosimulate import Bias, CosimConfig
+from cosim.sim.engine import Engine
+from cosim.sim.schemes import SCHEMES, OpenLoopConfig, ProgramReport, WriteVerifyConfig
+from cosim.sim.trace import Trace, TraceRecord
+
+__all__ = ["Engine", "Array", "Timing", "Unselected", "Bias", "CosimConfig", "AgingLaws", "SCHEMES",
+           "ProgramReport", "WriteVerifyConfig", "OpenLoopConfig", "Trace", "TraceRecord"]

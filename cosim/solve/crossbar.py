@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.netlist.crossbar import CellKind, CrossbarLayout
-from cosim.netlist.elements import KIND_CODES, ElementKind
+from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.newton import solve_nonlinear
@@ -91,6 +91,7 @@ class Crossbar:
         self._selected = np.ones(rows, dtype=bool)
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
+        self._table_cache = None
         self._invalidate_values()
 
     # ---- properties ----------------------------------------------------------------------------
@@ -212,6 +213,7 @@ class Crossbar:
 
     def _invalidate_structure(self) -> None:
         self._compiled = {}
+        self._table_cache = None
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
@@ -219,9 +221,23 @@ class Crossbar:
         self._transfer: np.ndarray | None = None
 
     # ---- compiled circuit ----------------------------------------------------------------------
+    def _table(self):
+        """The element table of the present structure (node arrays fixed; ``g`` filled by _element_g)."""
+        if self._table_cache is None:
+            self._table_cache = self.layout.element_table(self._g, self._selected)
+        return self._table_cache
+
     def _element_g(self, floating_wl=None, floating_bl=None) -> np.ndarray:
         """Element conductances; the drivers / senses of floating lines are opened."""
-        g = self.layout.element_table(self._g, self._selected).g
+        lay = self.layout
+        g = self._table().g.copy()
+        cells = lay.cell_element_slice()
+        g[cells] = np.where(lay.cell_state == lay.SHORT, np.inf,
+                            np.where(lay.cell_state == lay.OPEN, 0.0, self._g)).ravel()
+        if lay.has_mid_nodes:
+            r_t = np.where(self._selected[:, None], lay.r_on_transistor, lay.r_off_transistor)
+            with np.errstate(divide="ignore"):
+                g[cells.stop:] = np.where(r_t == 0, np.inf, 1.0 / r_t).ravel()
         if floating_wl is not None:
             g[self.layout.driver_element_slice()][floating_wl] = 0.0
         if floating_bl is not None:
@@ -236,9 +252,8 @@ class Crossbar:
         g = self._element_g() if g is None else g
         key = np.packbits(np.isinf(g)).tobytes()
         if key not in self._compiled:
-            table = self.layout.element_table(self._g, self._selected)
-            table.g = g
-            self._compiled[key] = CompiledCircuit(table)
+            t = self._table()
+            self._compiled[key] = CompiledCircuit(ElementTable(t.n_nodes, t.terminals, t.a, t.b, g, t.kind))
         return self._compiled[key]
 
     def factored(self, floating_wl=None, floating_bl=None) -> FactoredCircuit:
@@ -424,7 +439,7 @@ class Crossbar:
         cell_v = wl - other
         cells = self.layout.cell_element_slice()
         cell_i = sol.element_currents[..., cells].reshape(shape + self.shape)
-        t = self.layout.element_table(self._g, self._selected)
+        t = self._table()
         table_kind = t.kind
         dv = nv[..., t.a] - nv[..., t.b]
         p_el = np.where(np.isinf(self._element_g(fw, fb)), 0.0, np.nan_to_num(sol.element_currents * dv))

@@ -65,6 +65,7 @@ class CompiledCircuit:
         self.n_terminals = int(table.terminals.size)
         self.node_unknown = comp_unknown[comp]
         self.node_terminal = comp_terminal[comp]
+        self._structural_islands = None
         self._build_patterns()
 
     def _build_patterns(self) -> None:
@@ -122,6 +123,14 @@ class CompiledCircuit:
         """Boolean mask over unknowns: nodes with no finite-conductance path to any terminal."""
         nu = self.n_unknowns
         on = g[self.live] > 0
+        if on.all():   # connectivity is then the structure's own, computed once
+            if self._structural_islands is None:
+                self._structural_islands = self._islands_of(on)
+            return self._structural_islands
+        return self._islands_of(on)
+
+    def _islands_of(self, on: np.ndarray) -> np.ndarray:
+        nu = self.n_unknowns
         adj = sp.coo_matrix((np.ones(np.count_nonzero(on)), (self._link_a[on], self._link_b[on])),
                             shape=(nu + 1, nu + 1))
         _, label = connected_components(adj, directed=False)

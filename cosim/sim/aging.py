@@ -1,0 +1,84 @@
+"""Aging of an array's cells on the engine clock: retention (time at temperature) and endurance (cycles).
+
+Each cell remembers the resistance it was programmed to (``r_programmed``), its retention stress
+and its SET/RESET cycle count. A retention law with a threshold ``x_th(T)`` (seed 000) is applied
+through the cell's *progress* ``sum(dt_k / x_th(T_k))``: at constant temperature this is exactly the
+law in time, and across a temperature profile it carries the damage already done (an equivalent
+time ``progress * x_th(T_now)`` at the present temperature). Laws without a threshold (power-law
+drift) use the time since programming. Endurance laws take the cycle count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.devices.aging import EnduranceRetentionLaw, PowerLawDrift, TwoStateAging
+
+
+def law_threshold(law, r0: np.ndarray, temperature_k: float) -> np.ndarray | None:
+    """Per-cell stress threshold x_th of ``law`` at ``temperature_k`` (None for laws without one)."""
+    if isinstance(law, EnduranceRetentionLaw):
+        return np.broadcast_to(law.threshold(temperature_k), r0.shape).astype(float)
+    if isinstance(law, TwoStateAging):
+        return np.where(law.is_lrs(r0), law.lrs.threshold(temperature_k), law.hrs.threshold(temperature_k))
+    return None
+
+
+def default_retention(r_lrs: float, r_hrs: float) -> TwoStateAging:
+    """Retention with temperature for cells between ``r_lrs`` and ``r_hrs`` ohm.
+
+    LRS: the published Ti/HfOx/TiN fit (seed 000 Fig. 3B, gradual, thermally activated). HRS: the
+    same threshold with the opposite exponent (the HRS resistance falls, the window closes) — an
+    assumption, since the seed publishes no HRS retention fit with temperature. Split at
+    sqrt(r_lrs r_hrs).
+    """
+    lrs = EnduranceRetentionLaw.published("3B_O", "LRS")
+    hrs = EnduranceRetentionLaw(mode="gradual", p0=lrs.p0, p1=lrs.p1, p2=lrs.p2, p3=-lrs.p3,
+                                cell_size=lrs.cell_size, t_threshold=lrs.t_threshold)
+    return TwoStateAging.between(lrs, hrs, r_lrs, r_hrs)
+
+
+def default_endurance(r_lrs: float, r_hrs: float) -> TwoStateAging:
+    """Endurance of seed 000 Fig. 2A (TiN/Hf(Al)O/Hf/TiN, gradual), split between ``r_lrs`` and ``r_hrs``."""
+    both = TwoStateAging.published("2A")
+    return TwoStateAging.between(both.lrs, both.hrs, r_lrs, r_hrs)
+
+
+@dataclass
+class AgingLaws:
+    """The laws an array ages by; ``None`` disables that kind of aging."""
+
+    retention: EnduranceRetentionLaw | TwoStateAging | PowerLawDrift | None = None
+    endurance: EnduranceRetentionLaw | TwoStateAging | None = None
+
+
+class AgingState:
+    """Per-cell aging memory of an array of ``n`` cells."""
+
+    def __init__(self, r_programmed: np.ndarray):
+        self.r_programmed = np.asarray(r_programmed, float).copy()
+        self.progress = np.zeros_like(self.r_programmed)       # sum of dt / x_th(T)
+        self.time_s = np.zeros_like(self.r_programmed)         # time since programming, s
+        self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
+
+    def reprogrammed(self, cells: np.ndarray, r_now: np.ndarray) -> None:
+        """Cells (boolean mask) were just programmed to ``r_now`` (ohm): retention starts again."""
+        self.r_programmed[cells] = r_now[cells]
+        self.progress[cells] = 0.0
+        self.time_s[cells] = 0.0
+
+    def retention_resistance(self, law, seconds: float, temperature_k: float) -> np.ndarray:
+        """Advance the retention memory by ``seconds`` at ``temperature_k``; return R (ohm) per cell."""
+        self.time_s += seconds
+        x_th = law_threshold(law, self.r_programmed, temperature_k)
+        if x_th is None:
+            return law.resistance(self.r_programmed, np.maximum(self.time_s, 1e-300), temperature_k)
+        self.progress += seconds / x_th
+        x_equivalent = np.maximum(self.progress * x_th, 1e-300)
+        return law.resistance(self.r_programmed, x_equivalent, temperature_k)
+
+    def endurance_resistance(self, law, cells: np.ndarray, n: int) -> np.ndarray:
+        """Add ``n`` SET/RESET cycles to ``cells`` (mask); return R (ohm) per cell after them."""
+        self.cycles[cells] += n
+        return law.resistance(self.r_programmed, np.maximum(self.cycles, 1).astype(float))

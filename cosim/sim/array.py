@@ -1,0 +1,297 @@
+"""An array as hardware on the engine clock: a crossbar circuit, the device state of its cells, its
+temperature, per-cell aging memory, and the trace of every operation done to it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
+from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, co_simulate, stamp
+from cosim.sim.engine import check_duration, check_temperature
+from cosim.sim.trace import Trace, TraceRecord
+from cosim.solve.crossbar import Crossbar
+
+
+class Unselected(str, Enum):
+    """How the lines of unselected cells are biased during a single-cell operation."""
+
+    FLOATING = "floating"    # disconnected
+    GROUNDED = "grounded"    # held at 0 V
+    HALF = "v/2"             # held at V/2
+    THIRD = "v/3"            # word lines at V/3, bit lines at 2V/3
+
+
+def parse_unselected(value) -> Unselected:
+    try:
+        return Unselected(value)
+    except ValueError:
+        raise ValueError(f"unselected must be one of {[u.value for u in Unselected]}; got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Durations and levels of the array's periphery.
+
+    Attributes:
+        read_s: duration of one read (one input vector), s.
+        read_voltage: default read voltage, V.
+        cycle_s: duration of one SET/RESET cycle (two pulses), s.
+    """
+
+    read_s: float = 1e-8
+    read_voltage: float = 0.1
+    cycle_s: float = 2e-7
+
+    def __post_init__(self) -> None:
+        for name in ("read_s", "read_voltage", "cycle_s"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"Timing.{name} must be finite and > 0; got {getattr(self, name)!r}")
+
+
+@dataclass
+class ReadOutcome:
+    currents: np.ndarray
+    energy_j: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class Array:
+    """``rows x cols`` cells of ``device`` in a 1R or 1T1R crossbar on an :class:`Engine`.
+
+    Args:
+        engine: the clock and ambient temperature.
+        cell: "1R" or "1T1R". device: a device model with ``rows * cols`` cells (default: VTEAM
+            "Pt/Hf/Ti" seeded by ``seed``). r_wl, r_bl, r_source, r_sense, r_on_transistor: circuit
+            values in ohm (see :class:`~cosim.solve.crossbar.Crossbar`).
+        aging: retention / endurance laws (default: seed 000 laws split between the device's states).
+        cosim: sub-stepping of pulses. timing: read and cycle durations, read voltage.
+    """
+
+    def __init__(self, engine, rows: int, cols: int, cell: str = "1R", device=None, seed=None, *,
+                 r_wl=1.0, r_bl=1.0, r_source=0.0, r_sense=0.0, r_on_transistor=1e3,
+                 aging: AgingLaws | None = None, cosim: CosimConfig | None = None, timing: Timing | None = None):
+        self.engine = engine
+        self.crossbar = Crossbar(rows, cols, cell, r_wl=r_wl, r_bl=r_bl, r_source=r_source, r_sense=r_sense,
+                                 r_on_transistor=r_on_transistor)
+        if device is None:
+            from cosim.devices import VTEAM
+            device = VTEAM.preset("Pt/Hf/Ti", n=rows * cols, rng=seed)
+        if getattr(device, "n", None) != rows * cols:
+            raise ValueError(f"device must model rows * cols = {rows * cols} cells; got n={getattr(device, 'n', None)}")
+        self.device = device
+        self.rng = np.random.default_rng(seed)
+        g_off, g_on = device.conductance_bounds()
+        r_lrs, r_hrs = float(np.median(1.0 / g_on)), float(np.median(1.0 / g_off))
+        self.aging_laws = aging if aging is not None else AgingLaws(default_retention(r_lrs, r_hrs),
+                                                                    default_endurance(r_lrs, r_hrs))
+        self.cosim = cosim or CosimConfig()
+        self.timing = timing or Timing()
+        self.aging = AgingState(1.0 / self.device.conductance(noisy=False))
+        self.trace = Trace()
+        self._bake_temperature: float | None = None
+        stamp(self.crossbar, self.device)
+
+    # ---- state ------------------------------------------------------------------------------
+    @property
+    def rows(self) -> int:
+        return self.crossbar.rows
+
+    @property
+    def cols(self) -> int:
+        return self.crossbar.cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.crossbar.shape
+
+    @property
+    def is_1t1r(self) -> bool:
+        return self.crossbar.cell.value == "1T1R"
+
+    @property
+    def temperature(self) -> float:
+        """The array's temperature, K: the bake temperature while baking, else the ambient."""
+        return self.engine.temperature if self._bake_temperature is None else self._bake_temperature
+
+    @property
+    def cycles(self) -> np.ndarray:
+        """(rows, cols) SET/RESET cycle count of every cell."""
+        return self.aging.cycles.reshape(self.shape).copy()
+
+    def conductances(self) -> np.ndarray:
+        """(rows, cols) each cell's own conductance at the read voltage (device state, no noise), S."""
+        return self.device.conductance(noisy=False).reshape(self.shape)
+
+    def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) programmable conductance of every cell, each (rows, cols), S."""
+        g_a, g_b = self.device.conductance_bounds()
+        return np.minimum(g_a, g_b).reshape(self.shape), np.maximum(g_a, g_b).reshape(self.shape)
+
+    # ---- processes (use inside SimPy processes with ``yield from``) ---------------------------
+    def pulse_process(self, bias: Bias, width_s: float, select_rows=None, note: str = ""):
+        """Co-simulate one pulse of ``width_s`` s with line voltages ``bias``; 1T1R: ``select_rows`` on."""
+        width_s = check_duration(width_s, "pulse width")
+        if width_s == 0:
+            raise ValueError("pulse width must be > 0 s")
+        before = self.device.conductance(noisy=False)
+        if self.is_1t1r:
+            self.crossbar.select_rows(select_rows)
+        try:
+            outcome: PulseOutcome = co_simulate(self.crossbar, self.device, bias, width_s, self.cosim)
+        finally:
+            if self.is_1t1r:
+                self.crossbar.select_rows(None)
+        after = self.device.conductance(noisy=False)
+        self.aging.reprogrammed(np.abs(after - before) > 1e-12 * np.abs(before), 1.0 / after)
+        rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
+        self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", rows, [], np.ravel(bias.v_wl).tolist(),
+                                      np.ravel(bias.v_bl).tolist(), outcome.final.sense_currents.tolist(),
+                                      outcome.energy_j, self.temperature, note))
+        yield self.engine.env.timeout(width_s)
+        return outcome
+
+    def read_process(self, V, select_rows=None, note: str = ""):
+        """Read: word lines at ``V`` (rows,) or (batch, rows), bit lines at their sense amplifiers."""
+        v = np.asarray(V, float)
+        if self.is_1t1r:
+            self.crossbar.select_rows(select_rows)
+        try:
+            self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+            sol = self.crossbar.solve(v)
+        finally:
+            stamp(self.crossbar, self.device)
+            if self.is_1t1r:
+                self.crossbar.select_rows(None)
+        n_vectors = 1 if v.ndim == 1 else v.shape[0]
+        duration = self.timing.read_s * n_vectors
+        energy = float(np.sum(sol.power)) * self.timing.read_s
+        rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
+        self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, [], v.ravel().tolist() if v.ndim == 1 else [],
+                                      [], np.ravel(sol.sense_currents).tolist() if v.ndim == 1 else [],
+                                      energy, self.temperature, note))
+        yield self.engine.env.timeout(duration)
+        return ReadOutcome(sol.sense_currents, energy)
+
+    def read_cell_process(self, row: int, col: int, unselected="floating", voltage: float | None = None):
+        """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
+        bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
+        self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+        try:
+            sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
+        finally:
+            stamp(self.crossbar, self.device)
+        energy = float(sol.power) * self.timing.read_s
+        self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
+                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(sol.sense_currents[col])],
+                                      energy, self.temperature, f"cell read, unselected {parse_unselected(unselected).value}"))
+        yield self.engine.env.timeout(self.timing.read_s)
+        return ReadOutcome(np.array([sol.sense_currents[col]]), energy, {"solution": sol})
+
+    def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
+        """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
+        mode = parse_unselected(unselected)
+        if not (0 <= row < self.rows and 0 <= col < self.cols):
+            raise ValueError(f"cell ({row}, {col}) is outside the {self.rows}x{self.cols} array")
+        v_wl, v_bl = np.zeros(self.rows), np.zeros(self.cols)
+        fw = fb = None
+        if mode is Unselected.HALF:
+            v_wl[:], v_bl[:] = voltage / 2, voltage / 2
+        elif mode is Unselected.THIRD:
+            v_wl[:], v_bl[:] = voltage / 3, 2 * voltage / 3
+        elif mode is Unselected.FLOATING:
+            fw, fb = np.ones(self.rows, bool), np.ones(self.cols, bool)
+            fw[row], fb[col] = False, False
+        v_wl[row], v_bl[col] = voltage, 0.0
+        return Bias(v_wl, v_bl, fw, fb)
+
+    def bake_process(self, seconds: float, kelvin: float | None = None, note: str = "bake"):
+        """Hold the array at ``kelvin`` (default: ambient) for ``seconds``; apply the retention law."""
+        seconds = check_duration(seconds, "bake duration")
+        kelvin = self.engine.temperature if kelvin is None else check_temperature(kelvin)
+        law = self.aging_laws.retention
+        self._bake_temperature = kelvin
+        if law is not None and seconds > 0:
+            r = self.aging.retention_resistance(law, seconds, kelvin)
+            self._set_resistance(r)
+        self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
+                                      temperature_k=kelvin, note=note))
+        yield self.engine.env.timeout(seconds)
+        self._bake_temperature = None
+
+    def cycle_process(self, n: int, rows=None, cols=None):
+        """``n`` SET/RESET cycles of the selected cells (default all): counters and the endurance law."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n (cycles) must be a non-negative integer; got {n!r}")
+        mask = np.zeros(self.shape, bool)
+        r_idx = np.arange(self.rows) if rows is None else self._indices("rows", rows, self.rows)
+        c_idx = np.arange(self.cols) if cols is None else self._indices("cols", cols, self.cols)
+        mask[np.ix_(r_idx, c_idx)] = True
+        law = self.aging_laws.endurance
+        if law is not None and n > 0:
+            r = self.aging.endurance_resistance(law, mask.ravel(), int(n))
+            r_now = 1.0 / self.device.conductance(noisy=False)
+            self._set_resistance(np.where(mask.ravel(), r, r_now))
+        elif n > 0:
+            self.aging.cycles[mask.ravel()] += n
+        duration = n * self.timing.cycle_s
+        self.trace.append(TraceRecord(self.engine.now, duration, "cycle", r_idx.tolist(), c_idx.tolist(),
+                                      temperature_k=self.temperature, note=f"{n} cycles"))
+        yield self.engine.env.timeout(duration)
+
+    @staticmethod
+    def _indices(name: str, value, n: int) -> np.ndarray:
+        idx = np.atleast_1d(np.asarray(value))
+        if not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1 or np.any((idx < 0) | (idx >= n)):
+            raise ValueError(f"{name} must be indices in [0, {n}); got {value!r}")
+        return idx
+
+    def _set_resistance(self, r: np.ndarray) -> None:
+        """Move every cell's state to read resistance ``r`` (ohm), clipped to what the device can hold."""
+        g_a, g_b = self.device.conductance_bounds()
+        g = np.clip(1.0 / r, np.minimum(g_a, g_b), np.maximum(g_a, g_b))
+        self.device.set_conductance(g)
+        stamp(self.crossbar, self.device)
+
+    # ---- blocking conveniences ---------------------------------------------------------------
+    def pulse(self, v_wl, v_bl=None, width_s: float = 1e-6, floating_wl=None, floating_bl=None,
+              select_rows=None, note: str = "") -> PulseOutcome:
+        """Apply one co-simulated pulse now and advance the clock by its width."""
+        v_wl = np.asarray(v_wl, float)
+        v_bl = np.zeros(self.cols) if v_bl is None else np.asarray(v_bl, float)
+        return self.engine.run_process(self.pulse_process(Bias(v_wl, v_bl, floating_wl, floating_bl), width_s,
+                                                          select_rows, note))
+
+    def read(self, V, select_rows=None) -> np.ndarray:
+        """Sense currents (A) through the full circuit (IR drop, sneak paths) for word-line voltages V."""
+        return self.engine.run_process(self.read_process(V, select_rows)).currents
+
+    def read_cell(self, row: int, col: int, unselected="floating", voltage: float | None = None) -> float:
+        """Sense current (A) of one cell read with the other lines ``unselected``."""
+        return float(self.engine.run_process(self.read_cell_process(row, col, unselected, voltage)).currents[0])
+
+    def bake(self, seconds: float, kelvin: float | None = None) -> None:
+        """Bake for ``seconds`` at ``kelvin`` (retention law with temperature)."""
+        self.engine.run_process(self.bake_process(seconds, kelvin))
+
+    def idle(self, seconds: float) -> None:
+        """Wait ``seconds`` at the ambient temperature (retention at ambient)."""
+        self.engine.run_process(self.bake_process(seconds, None, note="idle"))
+
+    def cycle(self, n: int, rows=None, cols=None) -> None:
+        """``n`` SET/RESET cycles of the cells at (rows x cols) (default: all)."""
+        self.engine.run_process(self.cycle_process(n, rows, cols))
+
+    def program(self, target_G, scheme: str = "write-verify", tolerance: float = 0.01, amplitude=None,
+                config=None):
+        """Program every cell to ``target_G`` (rows, cols) siemens with ``scheme``; returns its report.
+
+        Schemes: "write-verify" (ISPP with a read after each pulse), "1t1r-row" (row-parallel, open
+        loop), "v/2" and "v/3" (1R half-select, cell by cell, open loop). ``amplitude`` (V) overrides
+        the scheme's programming voltage; ``config`` its full configuration dataclass.
+        """
+        from cosim.sim.schemes import make_scheme
+
+        runner = make_scheme(self, scheme, tolerance, amplitude, config)
+        return self.engine.run_process(runner.run(np.asarray(target_G, float)))

@@ -1,0 +1,358 @@
+"""Programming schemes: processes that issue pulses and reads on an array until it holds a target.
+
+- ``write-verify``: incremental step pulse programming (ISPP) with a verify read after every pulse;
+  1T1R arrays row by row with the cells of a row in parallel, 1R arrays cell by cell with V/3
+  inhibition. A cell whose polarity flips (overshoot) restarts closer to its threshold; a cell that
+  does not respond for ``stuck_after`` pulses is reported stuck instead of looped on.
+- ``1t1r-row``: open loop, row-parallel: each cell's pulse width is computed from the device model
+  at the start state and realised by releasing its bit line when its time is up.
+- ``v/2``, ``v/3``: open loop, 1R, cell by cell, unselected lines at V/2 (or V/3 and 2V/3); the
+  half-selected cells feel their real circuit voltages and may drift (write disturb).
+Every scheme returns a :class:`ProgramReport`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.sim.array import Array
+from cosim.sim.cosimulate import Bias
+from cosim.sim.device_probe import DeviceDrive, probe_drive
+from cosim.solve.crossbar import Crossbar
+
+SCHEMES = ("write-verify", "1t1r-row", "v/2", "v/3")
+
+
+@dataclass
+class ProgramReport:
+    """Outcome of programming an array.
+
+    Attributes:
+        scheme: the scheme's name. pulses: (rows, cols) pulses applied to each cell.
+        error: (rows, cols) final relative error (G - target) / target of each cell's own conductance.
+        failed: (rows, cols) cells whose |error| exceeds the tolerance. stuck: cells detected as stuck.
+        energy: energy of all pulses and reads, J. time: simulated time taken, s.
+        operations: number of engine operations (pulses and reads) issued.
+    """
+
+    scheme: str
+    tolerance: float
+    pulses: np.ndarray
+    error: np.ndarray
+    failed: np.ndarray
+    stuck: np.ndarray
+    energy: float
+    time: float
+    operations: int
+
+    @property
+    def success_rate(self) -> float:
+        """Fraction of cells within tolerance."""
+        return float(1.0 - self.failed.mean())
+
+    def summary(self) -> str:
+        return (f"{self.scheme}: {self.success_rate:.1%} of cells within {self.tolerance:.1%}, "
+                f"median |error| {np.median(np.abs(self.error)):.2e}, {int(self.pulses.sum())} pulses, "
+                f"{int(self.stuck.sum())} stuck, energy {self.energy:.3e} J, time {self.time:.3e} s")
+
+
+@dataclass(frozen=True)
+class WriteVerifyConfig:
+    """ISPP parameters (None = derived from the device: thresholds and rates of the median cell).
+
+    v_start: first amplitude as a multiple of the threshold. v_step: amplitude increment per pulse, V.
+    v_max: largest amplitude as a multiple of the threshold. width_s: pulse widths per direction,
+    s (None: the width that moves the median cell by ``step_fraction`` of its range at ``v_start``).
+    max_pulses: budget per cell. stuck_after: pulses without response before a cell is called stuck.
+    read_voltage: verify read voltage, V (None: the array's timing default).
+    """
+
+    v_start: float = 1.05
+    v_step: float = 0.02
+    v_max: float = 2.5
+    width_s: tuple[float, float] | None = None
+    step_fraction: float = 0.01
+    max_pulses: int = 200
+    stuck_after: int = 12
+    read_voltage: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 1.0 < self.v_start < self.v_max:
+            raise ValueError(f"WriteVerifyConfig needs 1 < v_start < v_max (multiples of the threshold); "
+                             f"got {self.v_start}, {self.v_max}")
+        if self.v_step <= 0 or self.max_pulses < 1 or self.stuck_after < 2 or not 0 < self.step_fraction < 1:
+            raise ValueError("WriteVerifyConfig: v_step > 0, max_pulses >= 1, stuck_after >= 2 and "
+                             "0 < step_fraction < 1 are required")
+
+
+@dataclass(frozen=True)
+class OpenLoopConfig:
+    """Open-loop schemes: programming amplitude (V; None = twice the larger device threshold)."""
+
+    amplitude: float | None = None
+
+
+def make_scheme(arr: Array, name: str, tolerance: float, amplitude, config):
+    """The scheme runner called ``name`` for ``arr`` (validated)."""
+    if name not in SCHEMES:
+        raise ValueError(f"unknown scheme {name!r}; expected one of {', '.join(SCHEMES)}")
+    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+        raise ValueError(f"tolerance must be a relative error in (0, 1); got {tolerance!r}")
+    if amplitude is not None and not (np.isfinite(amplitude) and amplitude > 0):
+        raise ValueError(f"amplitude must be a positive number of volts or None; got {amplitude!r}")
+    if name in ("1t1r-row",) and not arr.is_1t1r:
+        raise ValueError("scheme '1t1r-row' needs a 1T1R array")
+    if name in ("v/2", "v/3") and arr.is_1t1r:
+        raise ValueError(f"scheme {name!r} is a half-select scheme for 1R arrays; use '1t1r-row' or 'write-verify'")
+    if name == "write-verify":
+        cfg = config if config is not None else WriteVerifyConfig()
+        if not isinstance(cfg, WriteVerifyConfig):
+            raise ValueError(f"write-verify takes a WriteVerifyConfig; got {type(cfg).__name__}")
+        return WriteVerify(arr, tolerance, amplitude, cfg)
+    cfg = config if config is not None else OpenLoopConfig(amplitude)
+    if not isinstance(cfg, OpenLoopConfig):
+        raise ValueError(f"{name} takes an OpenLoopConfig; got {type(cfg).__name__}")
+    if amplitude is not None:
+        cfg = OpenLoopConfig(amplitude)
+    return (RowParallel if name == "1t1r-row" else HalfSelect)(arr, tolerance, name, cfg)
+
+
+class _Scheme:
+    """Shared machinery: target validation, the device's drive, bookkeeping, the report."""
+
+    name = ""
+
+    def __init__(self, arr: Array, tolerance: float):
+        self.arr, self.tolerance = arr, float(tolerance)
+        self.drive: DeviceDrive = probe_drive(arr.device)
+
+    def check_target(self, target: np.ndarray) -> np.ndarray:
+        if target.shape != self.arr.shape:
+            raise ValueError(f"target_G must have shape {self.arr.shape}; got {target.shape}")
+        if not np.all(np.isfinite(target)) or np.any(target <= 0):
+            raise ValueError("target_G must be finite and > 0 siemens")
+        lo, hi = self.arr.conductance_bounds()
+        bad = (target < lo * (1 - 1e-9)) | (target > hi * (1 + 1e-9))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"target_G is outside the device's conductance range at {int(bad.sum())} cells "
+                             f"(first: ({i}, {j}) = {target[i, j]:.4g} S, range [{lo[i, j]:.4g}, {hi[i, j]:.4g}] S)")
+        return target
+
+    def start(self) -> None:
+        self.t0 = self.arr.engine.now
+        self.n0 = len(self.arr.trace)
+        self.pulses = np.zeros(self.arr.shape, dtype=np.int64)
+        self.stuck = np.zeros(self.arr.shape, dtype=bool)
+
+    def report(self, target: np.ndarray) -> ProgramReport:
+        g = self.arr.conductances()
+        error = (g - target) / target
+        new = self.arr.trace.records[self.n0:]
+        return ProgramReport(self.name, self.tolerance, self.pulses, error, np.abs(error) > self.tolerance,
+                             self.stuck, float(sum(r.energy_j for r in new)), self.arr.engine.now - self.t0, len(new))
+
+    def row_bias(self, row: int, cell_voltage: np.ndarray) -> Bias:
+        """1T1R row-parallel bias: word line ``row`` at 0 V, bit line j at -cell_voltage[j] (0 = inhibit)."""
+        return Bias(np.zeros(self.arr.rows), -np.asarray(cell_voltage, float))
+
+    def divider(self, row: int, g_cells: np.ndarray) -> np.ndarray:
+        """Drive / cell-voltage ratio of a 1T1R row's series path at conductances ``g_cells`` (S)."""
+        lay = self.arr.crossbar.layout
+        r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
+        return 1.0 + (lay.r_on_transistor[row] + r_down) * g_cells
+
+
+class WriteVerify(_Scheme):
+    """ISPP with verify reads (see the module docstring)."""
+
+    name = "write-verify"
+
+    def __init__(self, arr: Array, tolerance: float, amplitude, config: WriteVerifyConfig):
+        super().__init__(arr, tolerance)
+        self.cfg = config
+        d = self.drive
+        self.v_th = {+1: d.v_up, -1: d.v_down}
+        self.widths = config.width_s or (d.width_for(+1, config.v_start, config.step_fraction),
+                                         d.width_for(-1, config.v_start, config.step_fraction))
+        self.v_read = config.read_voltage or arr.timing.read_voltage
+
+    def run(self, target):
+        target = self.check_target(target)
+        self.start()
+        if self.arr.is_1t1r:
+            for row in range(self.arr.rows):
+                yield from self._program_cells(target, row, np.arange(self.arr.cols))
+        else:
+            yield from self._scan()
+            for row in range(self.arr.rows):
+                for col in range(self.arr.cols):
+                    yield from self._program_cells(target, row, np.array([col]))
+        return self.report(target)
+
+    def _verify(self, row: int, cols: np.ndarray):
+        """Estimated conductance of the cells (row, cols) from a verify read through the circuit."""
+        arr = self.arr
+        if arr.is_1t1r:
+            v = np.zeros(arr.rows)
+            v[row] = self.v_read
+            out = yield from arr.read_process(v, select_rows=[row], note="verify")
+            return self._invert_row(row, out.currents)[cols]
+        col = int(cols[0])
+        out = yield from arr.read_cell_process(row, col, "grounded", self.v_read)
+        return self._ir_aware_estimate(row, col, float(out.currents[0]))
+
+    def _scan(self):
+        """1R: read every cell once to seed the controller's model of the array (IR-drop corrected)."""
+        arr = self.arr
+        i_meas = np.empty(arr.shape)
+        for row in range(arr.rows):
+            for col in range(arr.cols):
+                out = yield from arr.read_cell_process(row, col, "grounded", self.v_read)
+                i_meas[row, col] = float(out.currents[0])
+        lay = arr.crossbar.layout
+        self.model = Crossbar(arr.rows, arr.cols, "1R", r_wl=lay.r_wl, r_bl=lay.r_bl, r_source=lay.r_source,
+                              r_sense=lay.r_sense)
+        # a grounded-lines read of cell (i, j) is v_read * T[i, j]: correct all estimates together
+        self.model_g = np.maximum(i_meas / self.v_read, 1e-12)
+        for _ in range(self.MODEL_ITERATIONS):
+            self.model.set_conductances(self.model_g)
+            self.model_g = np.clip(self.model_g * i_meas / (self.v_read * self.model.transfer_matrix()), 1e-12, 1e3)
+
+    MODEL_ITERATIONS = 4
+
+    def _ir_aware_estimate(self, row: int, col: int, i_meas: float) -> np.ndarray:
+        """Cell conductance from a grounded-lines read, corrected for IR drop with the controller's model.
+
+        The model (known wires, estimated cells) predicts the read current for the present estimate;
+        the estimate is scaled by measured / predicted until they agree (a contraction: the cell's
+        own conductance dominates its read current).
+        """
+        v = np.zeros(self.arr.rows)
+        v[row] = self.v_read
+        for _ in range(self.MODEL_ITERATIONS):
+            self.model.set_conductances(self.model_g)
+            i_model = float(self.model.solve_bias(v).sense_currents[col])
+            self.model_g[row, col] = min(max(self.model_g[row, col] * i_meas / i_model, 1e-12), 1e3)
+        return np.array([self.model_g[row, col]])
+
+    def _program_cells(self, target: np.ndarray, row: int, cols: np.ndarray):
+        cfg, arr = self.cfg, self.arr
+        n = cols.size
+        amp = np.zeros(n)                 # amplitude as a multiple of the threshold (0 = not started)
+        last_dir = np.zeros(n, dtype=int)
+        quiet = np.zeros(n, dtype=int)      # consecutive pulses without response
+        pulsed = np.zeros(n, dtype=bool)    # cells pulsed since the last verify
+        g_prev = None
+        while True:
+            g_est = yield from self._verify(row, cols)
+            err = (g_est - target[row, cols]) / target[row, cols]
+            if g_prev is not None:
+                still = pulsed & (np.abs(g_est - g_prev) <= 1e-4 * np.abs(g_prev))
+                quiet = np.where(still, quiet + 1, np.where(pulsed, 0, quiet))
+            self.stuck[row, cols] |= (quiet >= cfg.stuck_after) & (amp >= cfg.v_max)
+            active = (np.abs(err) > self.tolerance) & ~self.stuck[row, cols] & (self.pulses[row, cols] < cfg.max_pulses)
+            if not active.any():
+                return
+            direction = np.where(err < 0, 1, -1)            # +1: conductance must rise
+            flipped = (last_dir != 0) & (direction != last_dir)
+            amp = np.where(amp == 0, cfg.v_start,
+                           np.where(flipped, 1.0 + (amp - 1.0) / 2.0, np.minimum(amp + cfg.v_step, cfg.v_max)))
+            for d in (+1, -1):
+                cells = active & (direction == d)
+                if not cells.any():
+                    continue
+                volts = np.where(cells, self.drive.polarity(d) * amp * self.v_th[d], 0.0)
+                yield from self._pulse(row, cols, volts, g_est, self.widths[0 if d > 0 else 1])
+            self.pulses[row, cols[active]] += 1
+            pulsed = active
+            last_dir = np.where(active, direction, last_dir)
+            g_prev = g_est
+
+    def _pulse(self, row: int, cols: np.ndarray, cell_volts: np.ndarray, g_est: np.ndarray, width: float):
+        arr = self.arr
+        if arr.is_1t1r:
+            v = np.zeros(arr.cols)
+            v[cols] = cell_volts * self.divider(row, np.nan_to_num(g_est, nan=0.0))
+            yield from arr.pulse_process(self.row_bias(row, v), width, select_rows=[row], note="write-verify")
+        else:
+            col = int(cols[0])
+            wanted = float(cell_volts[0])
+            # IR-drop-aware drive: scale the bias so the controller's model puts ``wanted`` on the cell
+            self.model.set_conductances(self.model_g)
+            probe = arr.cell_bias(row, col, wanted, "v/3")
+            v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
+            scale = wanted / v_model if v_model * wanted > 0 else 1.0
+            # keep the unselected lines (at V/3, 2V/3) under every threshold: no write disturb
+            limit = 0.97 * 3.0 * min(self.drive.v_up, self.drive.v_down)
+            drive = float(np.clip(wanted * scale, -limit, limit))
+            bias = arr.cell_bias(row, col, drive, "v/3")
+            yield from arr.pulse_process(bias, width, note="write-verify")
+
+
+class _OpenLoop(_Scheme):
+    def __init__(self, arr: Array, tolerance: float, name: str, config: OpenLoopConfig):
+        super().__init__(arr, tolerance)
+        self.name = name
+        self.amplitude = config.amplitude or 2.0 * max(self.drive.v_up, self.drive.v_down)
+
+    def widths(self, target_g: np.ndarray, cells: np.ndarray, cell_volts: np.ndarray) -> np.ndarray:
+        """Pulse width (s) per cell to reach ``target_g`` at the model's rate under ``cell_volts``."""
+        return self.drive.time_to(target_g, cells, cell_volts)
+
+
+class RowParallel(_OpenLoop):
+    """1T1R row-parallel open-loop programming with per-bit-line pulse widths."""
+
+    def run(self, target):
+        target = self.check_target(target)
+        self.start()
+        arr = self.arr
+        for row in range(arr.rows):
+            g_now = arr.conductances()[row]
+            err = (g_now - target[row]) / target[row]
+            for d in (+1, -1):
+                need = (np.abs(err) > self.tolerance) & (np.where(err < 0, 1, -1) == d)
+                if not need.any():
+                    continue
+                cell_v = self.drive.polarity(d) * self.amplitude
+                cells = row * arr.cols + np.flatnonzero(need)
+                t_need = np.zeros(arr.cols)
+                t_need[need] = self.widths(target[row, need], cells, np.full(cells.size, cell_v))
+                drive_v = cell_v * self.divider(row, g_now)
+                t_done = 0.0
+                for t_end in np.unique(t_need[need & (t_need > 0)]):
+                    on = need & (t_need >= t_end)
+                    v = np.where(on, drive_v, 0.0)
+                    yield from arr.pulse_process(self.row_bias(row, v), t_end - t_done, select_rows=[row],
+                                                 note="1t1r-row")
+                    t_done = t_end
+                self.pulses[row, need] += 1
+        return self.report(target)
+
+
+class HalfSelect(_OpenLoop):
+    """1R cell-by-cell open-loop programming with V/2 or V/3 inhibition of the unselected lines."""
+
+    def run(self, target):
+        target = self.check_target(target)
+        self.start()
+        arr = self.arr
+        mode = "v/2" if self.name == "v/2" else "v/3"
+        for row in range(arr.rows):
+            for col in range(arr.cols):
+                g_now = arr.conductances()[row, col]
+                err = (g_now - target[row, col]) / target[row, col]
+                if abs(err) <= self.tolerance:
+                    continue
+                d = 1 if err < 0 else -1
+                cell_v = self.drive.polarity(d) * self.amplitude
+                cell = np.array([row * arr.cols + col])
+                width = float(self.widths(target[row, col:col + 1], cell, np.array([cell_v]))[0])
+                if width <= 0:
+                    continue
+                bias = arr.cell_bias(row, col, cell_v, mode)
+                yield from arr.pulse_process(bias, width, note=self.name)
+                self.pulses[row, col] += 1
+        return self.report(target)
