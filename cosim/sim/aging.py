@@ -1,11 +1,13 @@
 """Aging of an array's cells on the engine clock: retention (time at temperature) and endurance (cycles).
 
 Each cell remembers the resistance it was programmed to (``r_programmed``), its retention stress
-and its SET/RESET cycle count. A retention law with a threshold ``x_th(T)`` (seed 000) is applied
-through the cell's *progress* ``sum(dt_k / x_th(T_k))``: at constant temperature this is exactly the
-law in time, and across a temperature profile it carries the damage already done (an equivalent
-time ``progress * x_th(T_now)`` at the present temperature). Laws without a threshold (power-law
-drift) use the time since programming. Endurance laws take the cycle count.
+and its SET/RESET cycle count. A retention law with a threshold ``x_th(T)`` (seed 000) is applied in
+*equivalent time* at the present temperature: at constant temperature this is exactly the law in
+time; when the temperature changes, each cell's equivalent time is re-expressed at the new
+temperature so that its resistance is continuous (past the threshold: the time at which the law at
+the new temperature gives the present resistance; before it: the same fraction of the threshold).
+Laws without a threshold (power-law drift) use the time since programming. Endurance laws take the
+cycle count.
 """
 from __future__ import annotations
 
@@ -23,6 +25,17 @@ def law_threshold(law, r0: np.ndarray, temperature_k: float) -> np.ndarray | Non
     if isinstance(law, TwoStateAging):
         return np.where(law.is_lrs(r0), law.lrs.threshold(temperature_k), law.hrs.threshold(temperature_k))
     return None
+
+
+def law_exponent(law, r0: np.ndarray, temperature_k: float) -> np.ndarray:
+    """Per-cell gradual exponent p3 (p1 d + p2 T_c) of ``law`` (0 for sudden laws)."""
+    def one(single: EnduranceRetentionLaw) -> np.ndarray:
+        if single.mode.value != "gradual":
+            return np.zeros(r0.shape)
+        return np.broadcast_to(single.p3 * single.activation(temperature_k), r0.shape).astype(float)
+    if isinstance(law, TwoStateAging):
+        return np.where(law.is_lrs(r0), one(law.lrs), one(law.hrs))
+    return one(law)
 
 
 def default_retention(r_lrs: float, r_hrs: float) -> TwoStateAging:
@@ -58,25 +71,42 @@ class AgingState:
 
     def __init__(self, r_programmed: np.ndarray):
         self.r_programmed = np.asarray(r_programmed, float).copy()
-        self.progress = np.zeros_like(self.r_programmed)       # sum of dt / x_th(T)
+        self.equivalent_s = np.zeros_like(self.r_programmed)   # retention stress as time at equivalent_at, s
+        self.equivalent_at = 0.0                                # K
         self.time_s = np.zeros_like(self.r_programmed)         # time since programming, s
         self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
 
     def reprogrammed(self, cells: np.ndarray, r_now: np.ndarray) -> None:
         """Cells (boolean mask) were just programmed to ``r_now`` (ohm): retention starts again."""
         self.r_programmed[cells] = r_now[cells]
-        self.progress[cells] = 0.0
+        self.equivalent_s[cells] = 0.0
         self.time_s[cells] = 0.0
 
     def retention_resistance(self, law, seconds: float, temperature_k: float) -> np.ndarray:
         """Advance the retention memory by ``seconds`` at ``temperature_k``; return R (ohm) per cell."""
         self.time_s += seconds
-        x_th = law_threshold(law, self.r_programmed, temperature_k)
+        r0 = self.r_programmed
+        x_th = law_threshold(law, r0, temperature_k)
         if x_th is None:
-            return law.resistance(self.r_programmed, np.maximum(self.time_s, 1e-300), temperature_k)
-        self.progress += seconds / x_th
-        x_equivalent = np.maximum(self.progress * x_th, 1e-300)
-        return law.resistance(self.r_programmed, x_equivalent, temperature_k)
+            return law.resistance(r0, np.maximum(self.time_s, 1e-300), temperature_k)
+        if self.equivalent_at != temperature_k and np.any(self.equivalent_s > 0):
+            self.equivalent_s = self._re_expressed(law, x_th, temperature_k)
+        self.equivalent_at = temperature_k
+        self.equivalent_s = self.equivalent_s + seconds
+        return law.resistance(r0, np.maximum(self.equivalent_s, 1e-300), temperature_k)
+
+    def _re_expressed(self, law, x_th_new: np.ndarray, temperature_k: float) -> np.ndarray:
+        """Equivalent time at ``temperature_k`` that leaves each cell's resistance where it is."""
+        r0, x_old = self.r_programmed, self.equivalent_s
+        x_th_old = law_threshold(law, r0, self.equivalent_at)
+        fraction = x_old / x_th_old
+        before = fraction <= 1.0
+        k = law_exponent(law, r0, temperature_k)
+        r_now = law.resistance(r0, np.maximum(x_old, 1e-300), self.equivalent_at)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            past = x_th_new * (r_now / r0) ** (1.0 / k)
+        past = np.where((k != 0) & np.isfinite(past), np.maximum(past, x_th_new), fraction * x_th_new)
+        return np.where(before, fraction * x_th_new, past)
 
     def endurance_resistance(self, law, cells: np.ndarray, n: int) -> np.ndarray:
         """Add ``n`` SET/RESET cycles to ``cells`` (mask); return R (ohm) per cell after them."""

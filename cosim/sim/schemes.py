@@ -2,8 +2,10 @@
 
 - ``write-verify``: incremental step pulse programming (ISPP) with a verify read after every pulse;
   1T1R arrays row by row with the cells of a row in parallel, 1R arrays cell by cell with V/3
-  inhibition. A cell whose polarity flips (overshoot) restarts closer to its threshold; a cell that
-  does not respond for ``stuck_after`` pulses is reported stuck instead of looped on.
+  inhibition (drive and verify corrected for IR drop with the controller's model of the array). A
+  cell's amplitude steps up while a pulse cuts its error by less than 30 %; when its polarity flips
+  (overshoot) the amplitude's excess over threshold is halved; a cell that does not respond at the
+  largest amplitude for ``stuck_after`` pulses is reported stuck instead of looped on.
 - ``1t1r-row``: open loop, row-parallel: each cell's pulse width is computed from the device model
   at the start state and realised by releasing its bit line when its time is up.
 - ``v/2``, ``v/3``: open loop, 1R, cell by cell, unselected lines at V/2 (or V/3 and 2V/3); the
@@ -61,7 +63,8 @@ class ProgramReport:
 class WriteVerifyConfig:
     """ISPP parameters (None = derived from the device: thresholds and rates of the median cell).
 
-    v_start: first amplitude as a multiple of the threshold. v_step: amplitude increment per pulse, V.
+    v_start: first amplitude as a multiple of the threshold. v_step: amplitude increment per pulse, in
+    multiples of the threshold.
     v_max: largest amplitude as a multiple of the threshold. width_s: pulse widths per direction,
     s (None: the width that moves the median cell by ``step_fraction`` of its range at ``v_start``).
     max_pulses: budget per cell. stuck_after: pulses without response before a cell is called stuck.
@@ -69,7 +72,7 @@ class WriteVerifyConfig:
     """
 
     v_start: float = 1.05
-    v_step: float = 0.02
+    v_step: float = 0.1
     v_max: float = 2.5
     width_s: tuple[float, float] | None = None
     step_fraction: float = 0.01
@@ -222,6 +225,16 @@ class WriteVerify(_Scheme):
 
     MODEL_ITERATIONS = 4
 
+    def _invert_row(self, row: int, currents: np.ndarray) -> np.ndarray:
+        """Cell conductances of a selected 1T1R row from its sense currents, through the known periphery."""
+        lay = self.arr.crossbar.layout
+        u = self.v_read - lay.r_source[row] * currents.sum()
+        tail = np.cumsum(currents[::-1])[::-1]                     # current in the segment left of column j
+        u = u - np.concatenate([[0.0], np.cumsum(lay.r_wl[row] * tail[1:])])
+        r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
+        v_cell = u - currents * (lay.r_on_transistor[row] + r_down)
+        return currents / np.where(v_cell > 0, v_cell, np.nan)
+
     def _ir_aware_estimate(self, row: int, col: int, i_meas: float) -> np.ndarray:
         """Cell conductance from a grounded-lines read, corrected for IR drop with the controller's model.
 
@@ -245,6 +258,7 @@ class WriteVerify(_Scheme):
         quiet = np.zeros(n, dtype=int)      # consecutive pulses without response
         pulsed = np.zeros(n, dtype=bool)    # cells pulsed since the last verify
         g_prev = None
+        err_prev = np.full(n, np.inf)
         while True:
             g_est = yield from self._verify(row, cols)
             err = (g_est - target[row, cols]) / target[row, cols]
@@ -257,8 +271,10 @@ class WriteVerify(_Scheme):
                 return
             direction = np.where(err < 0, 1, -1)            # +1: conductance must rise
             flipped = (last_dir != 0) & (direction != last_dir)
+            slow = np.abs(err) > 0.7 * np.abs(err_prev)       # the last pulse barely helped: step up
             amp = np.where(amp == 0, cfg.v_start,
-                           np.where(flipped, 1.0 + (amp - 1.0) / 2.0, np.minimum(amp + cfg.v_step, cfg.v_max)))
+                           np.where(flipped, 1.0 + (amp - 1.0) / 2.0,
+                                    np.where(slow, np.minimum(amp + cfg.v_step, cfg.v_max), amp)))
             for d in (+1, -1):
                 cells = active & (direction == d)
                 if not cells.any():
@@ -267,6 +283,7 @@ class WriteVerify(_Scheme):
                 yield from self._pulse(row, cols, volts, g_est, self.widths[0 if d > 0 else 1])
             self.pulses[row, cols[active]] += 1
             pulsed = active
+            err_prev = err
             last_dir = np.where(active, direction, last_dir)
             g_prev = g_est
 
