@@ -7,7 +7,10 @@ time; when the temperature changes, each cell's equivalent time is re-expressed 
 temperature so that its resistance is continuous (past the threshold: the time at which the law at
 the new temperature gives the present resistance; before it: the same fraction of the threshold).
 Laws without a threshold (power-law drift) use the time since programming. Endurance laws take the
-cycle count.
+cycle count. With an LRS and an HRS law (``TwoStateAging``) the two states drift towards each other
+until they meet at the split resistance: the window closes but the states never cross (the power
+laws of seed 000 are fitted over a limited range and would otherwise carry a cell past the other
+state).
 """
 from __future__ import annotations
 
@@ -66,6 +69,13 @@ class AgingLaws:
     endurance: EnduranceRetentionLaw | TwoStateAging | None = None
 
 
+def within_window(law, r0: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Stop each state's drift at the split between LRS and HRS (two-state laws only)."""
+    if not isinstance(law, TwoStateAging):
+        return r
+    return np.where(law.is_lrs(r0), np.minimum(r, law.r_split), np.maximum(r, law.r_split))
+
+
 class AgingState:
     """Per-cell aging memory of an array of ``n`` cells."""
 
@@ -93,7 +103,7 @@ class AgingState:
             self.equivalent_s = self._re_expressed(law, x_th, temperature_k)
         self.equivalent_at = temperature_k
         self.equivalent_s = self.equivalent_s + seconds
-        return law.resistance(r0, np.maximum(self.equivalent_s, 1e-300), temperature_k)
+        return within_window(law, r0, law.resistance(r0, np.maximum(self.equivalent_s, 1e-300), temperature_k))
 
     def _re_expressed(self, law, x_th_new: np.ndarray, temperature_k: float) -> np.ndarray:
         """Equivalent time at ``temperature_k`` that leaves each cell's resistance where it is."""
@@ -102,7 +112,7 @@ class AgingState:
         fraction = x_old / x_th_old
         before = fraction <= 1.0
         k = law_exponent(law, r0, temperature_k)
-        r_now = law.resistance(r0, np.maximum(x_old, 1e-300), self.equivalent_at)
+        r_now = within_window(law, r0, law.resistance(r0, np.maximum(x_old, 1e-300), self.equivalent_at))
         with np.errstate(divide="ignore", invalid="ignore"):
             past = x_th_new * (r_now / r0) ** (1.0 / k)
         past = np.where((k != 0) & np.isfinite(past), np.maximum(past, x_th_new), fraction * x_th_new)
@@ -111,4 +121,5 @@ class AgingState:
     def endurance_resistance(self, law, cells: np.ndarray, n: int) -> np.ndarray:
         """Add ``n`` SET/RESET cycles to ``cells`` (mask); return R (ohm) per cell after them."""
         self.cycles[cells] += n
-        return law.resistance(self.r_programmed, np.maximum(self.cycles, 1).astype(float))
+        r0 = self.r_programmed
+        return within_window(law, r0, law.resistance(r0, np.maximum(self.cycles, 1).astype(float)))
