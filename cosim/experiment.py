@@ -1,0 +1,174 @@
+"""Experiments described in TOML and run on the engine: ``cosim run EXPERIMENT.toml``.
+
+An experiment builds one array, programs it with a scheme, then runs a list of steps (reads, bakes,
+idles, cycles) on the engine clock, and writes the trace (JSON lines + CSV), a summary and figures.
+See ``examples/experiments/*.toml`` for complete files. Layout::
+
+    [engine]   temperature = 300.0                       # K
+    [array]    rows, cols, cell ("1R" | "1T1R"), device ("MODEL:PRESET"), seed,
+               r_wl, r_bl, r_source, r_sense, r_on_transistor   # ohm
+    [program]  scheme, tolerance, target ("random" | "checkerboard" | "CSV path", siemens), amplitude
+    [[steps]]  kind = "read" (voltage) | "bake" (seconds, kelvin) | "idle" (seconds) | "cycle" (n)
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cosim.sim import SCHEMES, Engine
+
+ARRAY_KEYS = {"rows", "cols", "cell", "device", "seed", "r_wl", "r_bl", "r_source", "r_sense", "r_on_transistor"}
+PROGRAM_KEYS = {"scheme", "tolerance", "target", "amplitude"}
+STEP_KEYS = {"read": {"voltage"}, "bake": {"seconds", "kelvin"}, "idle": {"seconds"}, "cycle": {"n"}}
+
+
+@dataclass
+class Experiment:
+    """A validated experiment description (see the module docstring)."""
+
+    temperature: float = 300.0
+    array: dict = field(default_factory=dict)
+    program: dict | None = None
+    steps: list = field(default_factory=list)
+    base_dir: Path = Path(".")
+
+    @classmethod
+    def load(cls, path) -> "Experiment":
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"experiment file not found: {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: not valid TOML ({err})") from None
+        return cls.from_dict(data, path.parent)
+
+    @classmethod
+    def from_dict(cls, data: dict, base_dir: Path = Path(".")) -> "Experiment":
+        unknown = set(data) - {"engine", "array", "program", "steps"}
+        if unknown:
+            raise ValueError(f"unknown experiment section(s) {sorted(unknown)}; expected engine, array, program, steps")
+        engine = data.get("engine", {})
+        if set(engine) - {"temperature"}:
+            raise ValueError(f"[engine] takes only 'temperature'; got {sorted(engine)}")
+        array = dict(data.get("array", {}))
+        _check_keys("[array]", array, ARRAY_KEYS, required={"rows", "cols"})
+        program = data.get("program")
+        if program is not None:
+            _check_keys("[program]", program, PROGRAM_KEYS, required={"scheme"})
+            if program["scheme"] not in SCHEMES:
+                raise ValueError(f"[program] scheme must be one of {', '.join(SCHEMES)}; got {program['scheme']!r}")
+        steps = data.get("steps", [])
+        for k, step in enumerate(steps):
+            kind = step.get("kind")
+            if kind not in STEP_KEYS:
+                raise ValueError(f"steps[{k}]: kind must be one of {sorted(STEP_KEYS)}; got {kind!r}")
+            _check_keys(f"steps[{k}] ({kind})", {a: b for a, b in step.items() if a != "kind"}, STEP_KEYS[kind],
+                        required=STEP_KEYS[kind] - {"voltage", "kelvin"})
+        return cls(float(engine.get("temperature", 300.0)), array, program, list(steps), base_dir)
+
+    def build(self):
+        """A fresh engine and the described array on it."""
+        eng = Engine(temperature=self.temperature)
+        spec = dict(self.array)
+        rows, cols = spec.pop("rows"), spec.pop("cols")
+        device = spec.pop("device", None)
+        seed = spec.pop("seed", 0)
+        if device is not None:
+            device = make_device(device, rows * cols, seed)
+        return eng, eng.array(rows, cols, device=device, seed=seed, **spec)
+
+    def target(self, arr) -> np.ndarray:
+        """The programming target (rows, cols) in siemens."""
+        lo, hi = arr.conductance_bounds()
+        kind = self.program.get("target", "random")
+        if kind == "random":
+            rng = np.random.default_rng(self.array.get("seed", 0))
+            return np.exp(rng.uniform(np.log(lo * 1.2), np.log(hi * 0.8)))
+        if kind == "checkerboard":
+            board = np.add.outer(np.arange(arr.rows), np.arange(arr.cols)) % 2 == 1
+            return np.where(board, 0.8 * hi, 1.5 * lo)
+        path = self.base_dir / kind
+        if not path.exists():
+            raise ValueError(f"[program] target must be 'random', 'checkerboard' or a CSV file; {path} not found")
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
+def _check_keys(where: str, table: dict, allowed: set, required: set = frozenset()) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    missing = set(required) - set(table)
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
+
+
+def make_device(name: str, n: int, seed):
+    """A device array from ``"MODEL:PRESET"`` (e.g. ``"VTEAM:Pt/Hf/Ti"``) or a model name alone."""
+    from cosim.devices import MODELS
+
+    model, _, preset = str(name).partition(":")
+    if model not in MODELS:
+        raise ValueError(f"unknown device model {model!r}; known: {', '.join(MODELS)}")
+    return MODELS[model].preset(preset or None, n=n, rng=seed)
+
+
+def run_experiment(experiment: Experiment, out_dir, log=print) -> dict:
+    """Run ``experiment``; write trace, summary and figures into ``out_dir``; return the key numbers."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    eng, arr = experiment.build()
+    results: dict = {"array": f"{arr.rows}x{arr.cols} {arr.crossbar.cell.value}"}
+    g_before = arr.conductances()
+    if experiment.program is not None:
+        p = experiment.program
+        target = experiment.target(arr)
+        log(f"programming with {p['scheme']} (tolerance {p.get('tolerance', 0.01):.1%}) ...")
+        rep = arr.program(target, scheme=p["scheme"], tolerance=p.get("tolerance", 0.01),
+                          amplitude=p.get("amplitude"))
+        log(f"  {rep.summary()}")
+        results["program"] = {"success_rate": rep.success_rate, "energy_j": rep.energy, "time_s": rep.time,
+                              "pulses": int(rep.pulses.sum())}
+    g_programmed = arr.conductances()
+    for k, step in enumerate(experiment.steps):
+        kind = step["kind"]
+        if kind == "read":
+            v = np.full(arr.rows, step.get("voltage", arr.timing.read_voltage))
+            currents = arr.read(v)
+            log(f"step {k}: read at {v[0]:.3g} V: total sense current {currents.sum():.4e} A")
+        elif kind == "bake":
+            arr.bake(step["seconds"], step.get("kelvin"))
+            log(f"step {k}: bake {step['seconds']:.3g} s at {step.get('kelvin', eng.temperature):.0f} K")
+        elif kind == "idle":
+            arr.idle(step["seconds"])
+            log(f"step {k}: idle {step['seconds']:.3g} s")
+        else:
+            arr.cycle(int(step["n"]))
+            log(f"step {k}: {int(step['n'])} SET/RESET cycles")
+    results["time_s"] = eng.now
+    results["energy_j"] = arr.trace.total_energy()
+    arr.trace.save(out / "trace.jsonl", {"experiment": results["array"]})
+    arr.trace.to_csv(out / "trace.csv")
+    _figure(out / "conductances.png", g_before, g_programmed, arr.conductances())
+    log(f"done at t = {eng.now:.4g} s, energy {results['energy_j']:.4e} J; trace and figures in {out}")
+    return results
+
+
+def _figure(path: Path, *maps) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    titles = ("initial", "programmed", "final")
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    vmax = max(float(m.max()) for m in maps) * 1e3
+    for ax, m, title in zip(axes, maps, titles):
+        im = ax.imshow(m * 1e3, vmin=0, vmax=vmax, cmap="viridis")
+        ax.set_title(f"{title} G (mS)")
+    fig.colorbar(im, ax=list(axes))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
