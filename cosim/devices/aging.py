@@ -9,16 +9,17 @@ Two laws, both vectorised over cells and both with ``resistance(r0, x, temperatu
 
 How the event engine uses them: keep per cell the programmed resistance ``r0`` and a stress counter
 ``x`` (SET-RESET cycles for endurance, seconds since programming for retention) and ask
-``law.resistance(r0, x, temperature_k)``. A bake at a different temperature is carried over by
-equivalent stress: the law depends on x only through x / x_th(T), so ``x`` accumulated at T1 counts
-as ``x * law.threshold(T2) / law.threshold(T1)`` at T2.
+``law.resistance(r0, x, temperature_k)`` (x > 0; a cell not yet stressed is still at r0). For
+LRS and HRS cells in one array use ``TwoStateAging``. A bake at another temperature is carried over
+by equivalent stress: the threshold test depends on x only through x / x_th(T), so ``x`` accumulated
+at T1 counts as ``law.equivalent_stress(x, T1, T2)`` = x x_th(T2) / x_th(T1) at T2.
 """
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Protocol
 
 import numpy as np
 
@@ -140,7 +141,7 @@ class EnduranceRetentionLaw:
     cell_size: float = 10.0        # nm, cell size d used when a call gives none
     t_threshold: float = 298.0     # K, T_th: temperatures below it count as T_th
     r_stable: float | None = None  # ohm, sudden only: resistance after the threshold
-    reset_stop: ResetStopWindow | None = field(default=None)  # optional V_stop scaling of x_th
+    reset_stop: ResetStopWindow | None = None  # optional V_stop scaling of x_th
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", AgingMode.parse(self.mode))
@@ -199,6 +200,16 @@ class EnduranceRetentionLaw:
         if self.mode is AgingMode.GRADUAL:
             return np.log10(r0) + np.maximum(excess, 0.0) * (self.p3 * u) / _LN10
         return np.where(excess > 0.0, math.log10(self.r_stable), np.log10(r0))
+
+    def equivalent_stress(self, x, from_temperature, to_temperature, *, cell_size=None) -> np.ndarray:
+        """Stress at ``to_temperature`` (K) worth ``x`` at ``from_temperature``: same x / x_th.
+
+        For an engine that keeps one stress counter per cell across bakes at different
+        temperatures. (In gradual mode the exponent then follows the new temperature.)
+        """
+        x = positive_array("x (stress)", x)
+        ratio = self.threshold(to_temperature, cell_size) / self.threshold(from_temperature, cell_size)
+        return x * ratio
 
     def log10_rms(self, r0, x, r_data, temperature=None, *, cell_size=None) -> float:
         """Root-mean-square of log10(R_model / R_data) over data points (x, r_data)."""
@@ -311,28 +322,3 @@ class PowerLawDrift:
         """R = r0 (x / t0)^nu for x > t0 (ohm); see the class docstring for ``temperature``."""
         temperature_constant(temperature, 298.0)  # validation only
         return 1.0 / self.conductance(1.0 / positive_array("r0 (ohm)", r0), x)
-
-
-def stack_data_sets(x, R, *per_set: object) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
-    """Normalise (x, R) data to lists of 1-D arrays, one per data set, and spread per-set values.
-
-    ``x`` and ``R`` are either array-likes (one set) or sequences of array-likes (several sets).
-    Each of ``per_set`` is a scalar / None (all sets) or a sequence with one entry per set.
-    """
-    many = isinstance(x, Sequence) and len(x) > 0 and np.ndim(x[0]) >= 1
-    xs = [np.ravel(np.asarray(v, dtype=np.float64)) for v in (x if many else [x])]
-    rs = [np.ravel(np.asarray(v, dtype=np.float64)) for v in (R if many else [R])]
-    if len(xs) != len(rs):
-        raise ValueError(f"x has {len(xs)} data sets but R has {len(rs)}")
-    for k, (xi, ri) in enumerate(zip(xs, rs)):
-        if xi.shape != ri.shape or xi.size == 0:
-            raise ValueError(f"data set {k}: x and R must be non-empty and of equal length; got {xi.size}, {ri.size}")
-    spread = []
-    for value in per_set:
-        if value is not None and np.ndim(value) >= 1:
-            if not many or len(value) != len(xs):
-                raise ValueError(f"per-set values must have one entry per data set ({len(xs)}); got {value!r}")
-            spread.append(list(value))
-        else:
-            spread.append([value] * len(xs))
-    return xs, rs, spread
