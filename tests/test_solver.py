@@ -243,3 +243,15 @@ def test_single_row_ladder_with_bit_line_bias_matches_general_path():
     for field in ("wl_voltages", "cell_voltages", "cell_currents", "sense_currents", "power"):
         assert np.allclose(getattr(fast, field), getattr(sol_ref, field), rtol=1e-10, atol=1e-15), field
     assert np.allclose(fast.bl_voltages[2:], sol_ref.bl_voltages[2:], rtol=1e-10, atol=1e-15)
+
+
+def test_ladder_kernel_matches_numpy_reference():
+    from cosim.solve.row_ladder import single_row_voltages, single_row_voltages_reference
+
+    rng = np.random.default_rng(5)
+    g, rt, rd = rng.uniform(1e-4, 1e-2, 17), rng.uniform(0, 500, 17), rng.uniform(0, 20, 17)
+    r_wl = rng.choice([0.0, 0.3, 2.0], 16)
+    v, e = rng.uniform(-1, 1, 4), rng.uniform(-1, 1, (4, 17))
+    a = single_row_voltages(g, rt, r_wl, 3.0, rd, v, e)
+    b = single_row_voltages_reference(g, rt, r_wl, 3.0, rd, v, e)
+    assert np.allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -122,6 +122,11 @@ class Crossbar:
         return self._selected.copy()
 
     @property
+    def nonlinearity(self) -> np.ndarray:
+        """(rows, cols) sinh nonlinearity b of every cell, 1/V (0 = linear; a copy)."""
+        return self._b.copy()
+
+    @property
     def is_linear(self) -> bool:
         return not np.any(self._b > 0)
 

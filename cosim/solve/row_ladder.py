@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cosim._ext.ladder_kernels import ladder_voltages
+
 
 def single_row_voltages(g_cell: np.ndarray, r_transistor: np.ndarray, r_wl: np.ndarray, r_source: float,
                         r_down: np.ndarray, v: np.ndarray, e: np.ndarray | None = None) -> np.ndarray:
@@ -27,6 +29,15 @@ def single_row_voltages(g_cell: np.ndarray, r_transistor: np.ndarray, r_wl: np.n
         r_down: (N,) resistance from each bit-line node of the row to the bit line's end, ohm.
         v: (batch,) driver voltages, V. e: (batch, N) voltages held at the bit-line ends (default 0 V).
     """
+    y = 1.0 / (1.0 / g_cell + r_transistor + r_down)
+    v = np.atleast_1d(np.asarray(v, np.float64))
+    e = np.zeros((v.size, y.size)) if e is None else np.atleast_2d(e)
+    return ladder_voltages(np.ascontiguousarray(y, np.float64), np.ascontiguousarray(r_wl, np.float64),
+                           float(r_source), np.ascontiguousarray(v), np.ascontiguousarray(e, np.float64))
+
+
+def single_row_voltages_reference(g_cell, r_transistor, r_wl, r_source, r_down, v, e=None) -> np.ndarray:
+    """The same recursion in numpy (the reference of the compiled kernel)."""
     y = 1.0 / (1.0 / g_cell + r_transistor + r_down)
     v = np.atleast_1d(np.asarray(v, np.float64))
     e = np.zeros((v.size, y.size)) if e is None else np.atleast_2d(e)

@@ -1,0 +1,126 @@
+"""The ``cosim demo`` tour: a list of sections, each a short study that prints its key numbers and saves a figure.
+
+A section is a function ``section(out_dir, log) -> dict`` (``log`` prints one progress or result
+line); :data:`SECTIONS` lists them in the order they run. The circuit section reads two 64 x 64 arrays
+(1T1R and 1R, 2.5-ohm wire segments, cells log-uniform between 1 kohm and 100 kohm, seed 0) with 0.2 V
+on every word line and reports what the wire resistance does to the read.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from cosim.solve.crossbar import Crossbar
+
+Log = Callable[[str], None]
+
+DEMO_SIZE = 64            # rows = cols
+DEMO_R_WIRE = 2.5         # ohm per word-/bit-line segment
+DEMO_R_CELL = (1e3, 1e5)  # ohm, cell resistances are log-uniform in this range
+DEMO_R_ON_TRANSISTOR = 1e3  # ohm, 1T1R access transistor when on
+DEMO_V_READ = 0.2         # V on every word line
+DEMO_SEED = 0
+
+
+def demo_arrays(rng: np.random.Generator) -> dict[str, Crossbar]:
+    """The two demo arrays, sharing one random conductance map."""
+    lo, hi = np.log(DEMO_R_CELL[0]), np.log(DEMO_R_CELL[1])
+    g = 1.0 / np.exp(rng.uniform(lo, hi, (DEMO_SIZE, DEMO_SIZE)))
+    arrays = {}
+    for cell in ("1T1R", "1R"):
+        xb = Crossbar(DEMO_SIZE, DEMO_SIZE, cell, r_wl=DEMO_R_WIRE, r_bl=DEMO_R_WIRE,
+                      r_on_transistor=DEMO_R_ON_TRANSISTOR)
+        xb.set_conductances(g)
+        arrays[cell] = xb
+    return arrays
+
+
+def read_figures(xb: Crossbar, v_read: np.ndarray) -> dict:
+    """Key numbers of one parallel read: ideal vs actual sense currents, IR drop, power.
+
+    Ideal = the same cells with ideal wires (I = V @ G_eff). The far cell is (row 0, last column):
+    farthest from its driver (column 0) and from its sense amplifier (last row).
+    """
+    sol = xb.solve(v_read)
+    ideal = v_read @ xb.effective_conductances()
+    rel_error = (ideal - sol.sense_currents) / ideal
+    v_line = sol.wl_voltages - sol.bl_voltages    # word-line minus bit-line voltage at each cell
+    return {
+        "solution": sol,
+        "ideal_total_A": float(ideal.sum()),
+        "actual_total_A": float(sol.sense_currents.sum()),
+        "worst_rel_error": float(rel_error.max()),
+        "worst_col": int(rel_error.argmax()),
+        "mean_rel_error": float(rel_error.mean()),
+        "far_cell_v": float(v_line[0, -1]),
+        "min_cell_v": float(v_line.min()),
+        "power_W": float(sol.power),
+        "wire_power_W": float(sol.power_by_kind["wire"]),
+        "conservation": float(abs(sol.driver_currents.sum() - sol.sense_currents.sum()) / sol.sense_currents.sum()),
+    }
+
+
+def circuit_section(out_dir: Path, log: Log) -> dict:
+    """Read a 64 x 64 1T1R and a 64 x 64 1R array with wire resistance; print IR-drop figures; save a heat map."""
+    rng = np.random.default_rng(DEMO_SEED)
+    arrays = demo_arrays(rng)
+    v_read = np.full(DEMO_SIZE, DEMO_V_READ)
+    log(f"{DEMO_SIZE}x{DEMO_SIZE} arrays, {DEMO_R_WIRE} ohm wire segments, cells log-uniform "
+        f"{DEMO_R_CELL[0]:.0f}..{DEMO_R_CELL[1]:.0f} ohm (seed {DEMO_SEED}), {DEMO_V_READ} V on every word line")
+    results = {}
+    for cell, xb in arrays.items():
+        start = time.perf_counter()
+        res = read_figures(xb, v_read)
+        res["solve_s"] = time.perf_counter() - start
+        results[cell] = res
+        log(f"{cell}: total sense current {res['actual_total_A'] * 1e3:.4f} mA "
+            f"(ideal wires {res['ideal_total_A'] * 1e3:.4f} mA) in {res['solve_s'] * 1e3:.0f} ms")
+        log(f"{cell}: IR-drop error of the column currents: worst {res['worst_rel_error'] * 100:.2f} % "
+            f"(column {res['worst_col']}), mean {res['mean_rel_error'] * 100:.2f} %")
+        log(f"{cell}: word line to bit line at the far cell (row 0, col {DEMO_SIZE - 1}): "
+            f"{res['far_cell_v'] * 1e3:.2f} mV of {DEMO_V_READ * 1e3:.0f} mV applied "
+            f"(IR drop {(DEMO_V_READ - res['far_cell_v']) * 1e3:.2f} mV); lowest cell {res['min_cell_v'] * 1e3:.2f} mV")
+        log(f"{cell}: power {res['power_W'] * 1e3:.4f} mW, of which wires "
+            f"{res['wire_power_W'] / res['power_W'] * 100:.2f} %; drivers vs senses current balance "
+            f"{res['conservation']:.1e}")
+    figure = Path(out_dir) / "circuit_cell_voltages.png"
+    save_cell_voltage_map({cell: r["solution"].cell_voltages for cell, r in results.items()}, figure)
+    log(f"heat map of the voltage across every cell: {figure}")
+    return {"figure": figure, **{cell: {k: v for k, v in r.items() if k != "solution"}
+                                 for cell, r in results.items()}}
+
+
+def save_cell_voltage_map(cell_voltages: dict[str, np.ndarray], path: Path) -> None:
+    """One heat map (mV) per array, side by side, saved as a PNG."""
+    fig = Figure(figsize=(5.2 * len(cell_voltages), 4.4), layout="constrained")
+    for k, (name, v) in enumerate(cell_voltages.items()):
+        ax = fig.add_subplot(1, len(cell_voltages), k + 1)
+        image = ax.imshow(v * 1e3, cmap="viridis", origin="upper")
+        ax.set_title(f"{name}: voltage across each cell")
+        ax.set_xlabel("column (bit line); sense at the bottom")
+        ax.set_ylabel("row (word line); driver at the left")
+        fig.colorbar(image, ax=ax, label="mV")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+SECTIONS: list[tuple[str, Callable[[Path, Log], dict]]] = [
+    ("circuit", circuit_section),
+]
+
+
+def run_demo(out_dir, log: Log = print) -> dict:
+    """Run every section in :data:`SECTIONS`; return their results by section name."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name, section in SECTIONS:
+        start = time.perf_counter()
+        log(f"[{name}] ...")
+        results[name] = section(out_dir, lambda line, name=name: log(f"[{name}] {line}"))
+        log(f"[{name}] done in {time.perf_counter() - start:.2f} s")
+    return results
