@@ -71,9 +71,13 @@ def solve_nonlinear(circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarr
 
     i_el, dv = currents(x)
     f = residual(i_el)
+    v_scale = max(float(np.max(np.abs(vt), initial=0.0)), 1e-300)
+    dx = np.full(nu, np.inf)
     for iteration in range(1, max_iter + 1):
         scale = max(np.max(np.abs(i_el[live])) if live.size else 0.0, 1e-300)
-        if np.max(np.abs(f), initial=0.0) <= tol * scale:
+        # converged: KCL holds to ``tol``, or the last full Newton step moved no node by more than
+        # rounding (the residual has reached its float64 floor)
+        if np.max(np.abs(f), initial=0.0) <= tol * scale or np.max(np.abs(dx), initial=0.0) <= 1e-13 * v_scale:
             break
         g_lin = g.copy()
         g_lin[nonlinear] = g[nonlinear] * np.cosh(b * dv[nonlinear])
@@ -88,6 +92,7 @@ def solve_nonlinear(circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarr
                 break
             step *= 0.5
         x, i_el, dv, f = x + step * dx, i_new, dv_new, f_new
+        dx = step * dx
     else:
         raise ConvergenceError(
             f"Newton did not converge in {max_iter} iterations: max KCL residual "

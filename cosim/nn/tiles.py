@@ -1,0 +1,246 @@
+"""``TiledMatrix``: one layer's weight matrices held as conductances in a stack of physical crossbars.
+
+The conductances (S) of every cell of every tile live in one array, ``g``, of shape
+``grid.cells_shape`` = (groups, row tiles, column tiles, arrays, rows, cols); everything the
+forward pass uses is derived from it and cached until it changes:
+
+* ideal mode: the signed matrix of each tile is G+ - G- (or G - G_ref);
+* circuit mode: the same difference of the arrays' exact transfer matrices
+  (:meth:`cosim.solve.crossbar.Crossbar.transfer_matrix`, float64; IR drop and sneak paths);
+* nonlinear mode: every array is solved (Newton, sinh cells) for every input vector of a batch.
+
+A forward pass turns activations into word-line voltages (DAC), computes each tile's column
+currents, digitises them per tile (ADC) and accumulates the partial sums digitally. Without an ADC
+the linear modes collapse all tiles into one matmul (exact, since the readout is linear).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cosim.nn import periphery
+from cosim.nn.config import ArrayConfig
+from cosim.nn.mapping import TileGrid, differential, map_weights, output_gain
+from cosim.nn.programming import CellArray, Programmer
+from cosim.solve.crossbar import Crossbar
+
+__all__ = ["TiledMatrix"]
+
+
+@dataclass
+class _DeviceTiles:
+    """Torch views of the derived matrices for one (mode, dtype, device)."""
+
+    signed: torch.Tensor          # (groups, rt, rows, out_pad) A/V, per-tile signed matrices side by side
+    gain: torch.Tensor            # (groups, rt, 1, out_pad) weight units per A (see mapping.output_gain)
+    adc_range: torch.Tensor | None  # (groups, rt, 1, out_pad) A, per tile, repeated over its columns
+    collapsed: torch.Tensor       # (groups, rt * rows, out_pad): signed * gain, all tiles in one matrix
+
+
+class TiledMatrix:
+    """A (groups, n_in, n_out) stack of weight matrices programmed into crossbar tiles.
+
+    Args:
+        grid: the tiling. cfg: the array config. cells: the fabricated cells (``grid.cells_shape``).
+    """
+
+    def __init__(self, grid: TileGrid, cfg: ArrayConfig, cells: CellArray):
+        if cells.shape != grid.cells_shape:
+            raise ValueError(f"cells must have shape {grid.cells_shape}; got {cells.shape}")
+        self.grid = grid
+        self.cfg = cfg
+        self.cells = cells
+        self.g = cells.hold_faults(np.full(grid.cells_shape, cfg.g_off))
+        self.g_programmed = self.g.copy()
+        self.scale = np.ones(grid.tiles_shape + (grid.block[1],))
+        self.adc_calibrated: np.ndarray | None = None
+        self._crossbar: Crossbar | None = None
+        self._invalidate()
+
+    # ---- state ---------------------------------------------------------------------------------
+    def _invalidate(self) -> None:
+        self._transfer: np.ndarray | None = None
+        self._signed: dict[str, np.ndarray] = {}
+        self._device: dict[tuple, _DeviceTiles] = {}
+
+    def program(self, w: np.ndarray, programmer: Programmer, rng: np.random.Generator) -> None:
+        """Map weights ``w`` (groups, n_in, n_out) to targets and write them with ``programmer``."""
+        target, scale = map_weights(w, self.grid, self.cfg)
+        achieved = np.asarray(programmer.program(target, self.cells, rng), dtype=np.float64)
+        self._check_g(achieved, "programmer output")
+        self.scale = scale
+        self.g_programmed = achieved.copy()
+        self.g = achieved
+        self.adc_calibrated = None
+        self._invalidate()
+
+    def set_conductances(self, g: np.ndarray) -> None:
+        """Replace the present conductances (S, ``grid.cells_shape``), e.g. after aging."""
+        g = np.asarray(g, dtype=np.float64)
+        self._check_g(g, "g")
+        self.g = g.copy()
+        self._invalidate()
+
+    def _check_g(self, g: np.ndarray, name: str) -> None:
+        if g.shape != self.grid.cells_shape:
+            raise ValueError(f"{name} must have shape {self.grid.cells_shape}; got {g.shape}")
+        if not np.all(np.isfinite(g)) or np.any(g <= 0):
+            raise ValueError(f"{name} must be finite and > 0 siemens")
+
+    # ---- derived matrices ------------------------------------------------------------------------
+    def crossbar(self) -> Crossbar:
+        """The circuit of one physical array (shared by all arrays of this matrix: same layout)."""
+        if self._crossbar is None:
+            cfg = self.cfg
+            self._crossbar = Crossbar(*cfg.tile, cell=cfg.cell, r_wl=cfg.r_wl, r_bl=cfg.r_bl,
+                                      r_source=cfg.r_source, r_sense=cfg.r_sense,
+                                      r_on_transistor=cfg.r_transistor, conductance=cfg.g_off)
+        return self._crossbar
+
+    def transfer_matrices(self) -> np.ndarray:
+        """Exact transfer matrix (A/V, float64) of every physical array, shape ``grid.cells_shape``."""
+        if self._transfer is None:
+            xb = self.crossbar()
+            xb.set_nonlinearity(0.0)
+            rows, cols = self.cfg.tile
+            flat_g = self.g.reshape(-1, rows, cols)
+            out = np.empty_like(flat_g)
+            for k in range(flat_g.shape[0]):          # a loop over arrays, not cells
+                xb.set_conductances(flat_g[k])
+                out[k] = xb.transfer_matrix()
+            self._transfer = out.reshape(self.g.shape)
+        return self._transfer
+
+    def signed_matrices(self, mode: str | None = None) -> np.ndarray:
+        """Per-tile signed matrices (A/V), shape (groups, rt, ct, rows, block cols).
+
+        ``mode`` "ideal": conductance differences; "circuit": transfer-matrix differences. The
+        default is the config's mode ("nonlinear" has no matrix and uses "ideal" here).
+        """
+        mode = mode or self.cfg.mode
+        mode = "ideal" if mode == "nonlinear" else mode
+        if mode not in self._signed:
+            per_array = self.g if mode == "ideal" else self.transfer_matrices()
+            self._signed[mode] = differential(per_array, self.cfg)
+        return self._signed[mode]
+
+    def adc_ranges(self) -> np.ndarray:
+        """ADC full scale (A) per tile, shape (groups, rt, ct).
+
+        Fixed (``cfg.adc_range``), measured (:meth:`calibrate_adc`), or by default the tile's
+        worst case: v_read times the largest column sum of |signed matrix| over its used rows.
+        """
+        if self.cfg.adc_range is not None:
+            return np.full(self.grid.tiles_shape, self.cfg.adc_range)
+        if self.adc_calibrated is not None:
+            return self.adc_calibrated
+        signed = np.abs(self.signed_matrices())
+        rows_used = self.grid.used()[..., :, :1]       # (groups, rt, ct, rows, 1)
+        worst = self.cfg.v_read * np.max(np.sum(signed * rows_used, axis=-2), axis=-1)
+        return np.where(worst > 0, worst, 1.0)
+
+    def _on_device(self, dtype: torch.dtype, device: torch.device) -> _DeviceTiles:
+        key = (self.cfg.mode, dtype, str(device))
+        if key not in self._device:
+            grid, cfg = self.grid, self.cfg
+            as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+            signed = as_t(grid.columns(self.signed_matrices()))                      # (g, rt, rows, out_pad)
+            gain = as_t(grid.columns(output_gain(self.scale, cfg)))[:, :, None, :]  # (g, rt, 1, out_pad)
+            adc_range = None
+            if cfg.adc_bits is not None:
+                per_col = np.repeat(self.adc_ranges()[..., None], grid.block[1], axis=-1)
+                adc_range = as_t(grid.columns(per_col))[:, :, None, :]
+            collapsed = (signed * gain).reshape(grid.groups, -1, signed.shape[-1])
+            self._device[key] = _DeviceTiles(signed, gain, adc_range, collapsed)
+        return self._device[key]
+
+    # ---- forward -------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Hardware product: x (groups, N, n_in) -> (groups, N, n_out), ~ x @ w (weight units)."""
+        if x.dim() != 3 or x.shape[0] != self.grid.groups or x.shape[2] != self.grid.n_in:
+            raise ValueError(f"input must have shape ({self.grid.groups}, N, {self.grid.n_in}); got {tuple(x.shape)}")
+        scale = periphery.input_scale(x, self.cfg)
+        out = None
+        for sign, volts in periphery.encode_inputs(x, scale, self.cfg):
+            part = self._read_phase(volts)
+            out = part if out is None else out + sign * part
+        return out[..., : self.grid.n_out] * scale
+
+    def _read_phase(self, volts: torch.Tensor) -> torch.Tensor:
+        """(groups, N, n_in) volts -> (groups, N, out_pad) in weight units per unit input."""
+        dev = self._on_device(volts.dtype, volts.device)
+        if self.cfg.adc_bits is None and self.cfg.mode != "nonlinear":
+            return self._pad_inputs(volts) @ dev.collapsed
+        currents = self.tile_currents(volts)
+        if dev.adc_range is not None:
+            currents = periphery.adc(currents, dev.adc_range, self.cfg.adc_bits)
+        return (currents * dev.gain).sum(dim=1)
+
+    def _pad_inputs(self, volts: torch.Tensor) -> torch.Tensor:
+        extra = self.grid.padded[0] - self.grid.n_in
+        return torch.nn.functional.pad(volts, (0, extra)) if extra else volts
+
+    def tile_currents(self, volts: torch.Tensor) -> torch.Tensor:
+        """Signed column currents (A) of every tile: (groups, N, n_in) volts -> (groups, rt, N, out_pad)."""
+        grid = self.grid
+        v = self._pad_inputs(volts)
+        v = v.reshape(grid.groups, v.shape[1], grid.n_row_tiles, grid.block[0]).transpose(1, 2)
+        if self.cfg.mode != "nonlinear":
+            return v @ self._on_device(volts.dtype, volts.device).signed
+        return torch.as_tensor(self._solve_nonlinear(v.detach().cpu().double().numpy()),
+                               dtype=volts.dtype, device=volts.device)
+
+    def _solve_nonlinear(self, v: np.ndarray) -> np.ndarray:
+        """Newton-solve every array for every input (the slow path); v (groups, rt, N, rows) volts."""
+        grid, cfg = self.grid, self.cfg
+        xb = self.crossbar()
+        xb.set_nonlinearity(cfg.nonlinearity)
+        groups, n_rt, n_ct = grid.tiles_shape
+        n = v.shape[2]
+        per_array = np.empty((groups, n_rt, n_ct, grid.arrays, n) + (cfg.tile[1],))
+        for idx in np.ndindex(groups, n_rt, n_ct, grid.arrays):
+            xb.set_conductances(self.g[idx])
+            per_array[idx] = xb.read(v[idx[0], idx[1]]) if n else 0.0
+        xb.set_nonlinearity(0.0)
+        currents = differential(per_array, cfg)                  # (groups, rt, ct, N, block cols)
+        return grid.columns(currents)                            # (groups, rt, N, out_pad)
+
+    def calibrate_adc(self, x: torch.Tensor) -> None:
+        """Set each tile's ADC full scale to the largest |current| it carries for inputs x (groups, N, n_in)."""
+        grid = self.grid
+        scale = periphery.input_scale(x, self.cfg)
+        peak = np.zeros(grid.tiles_shape)
+        for _, volts in periphery.encode_inputs(x, scale, self.cfg):
+            cur = self.tile_currents(volts).detach().abs().cpu().double().numpy()   # (g, rt, N, out_pad)
+            cur = cur.reshape(cur.shape[:3] + (grid.n_col_tiles, grid.block[1]))
+            peak = np.maximum(peak, cur.max(axis=(2, 4), initial=0.0))
+        self.adc_calibrated = np.where(peak > 0, peak, 1.0)
+        self._device.clear()
+
+    # ---- serialisation -------------------------------------------------------------------------
+    def state(self) -> dict:
+        """Conductances and device state as CPU tensors (for ``state_dict``)."""
+        t = lambda a: torch.tensor(a)
+        return {"g": t(self.g), "g_programmed": t(self.g_programmed), "g_on": t(self.cells.g_on),
+                "g_off": t(self.cells.g_off), "stuck": t(self.cells.stuck), "scale": t(self.scale),
+                "adc_calibrated": None if self.adc_calibrated is None else t(self.adc_calibrated)}
+
+    @classmethod
+    def from_state(cls, grid: TileGrid, cfg: ArrayConfig, state: dict) -> "TiledMatrix":
+        """Inverse of :meth:`state`; shapes are checked against ``grid``."""
+        arr = lambda k: state[k].detach().cpu().numpy().copy()
+        cells = CellArray(arr("g_on").astype(np.float64), arr("g_off").astype(np.float64), arr("stuck").astype(np.int8))
+        tm = cls(grid, cfg, cells)
+        tm.set_conductances(arr("g"))
+        programmed = arr("g_programmed")
+        tm._check_g(programmed, "g_programmed")
+        tm.g_programmed = programmed
+        scale = arr("scale")
+        if scale.shape != tm.scale.shape:
+            raise ValueError(f"scale must have shape {tm.scale.shape}; got {scale.shape}")
+        tm.scale = scale
+        if state.get("adc_calibrated") is not None:
+            tm.adc_calibrated = arr("adc_calibrated")
+        return tm
