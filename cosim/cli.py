@@ -1,4 +1,4 @@
-"""The ``cosim`` command: ``demo``, ``solve`` and ``export-spice``.
+"""The ``cosim`` command: ``demo``, ``solve``, ``export-spice`` and ``run``.
 
 NETLIST is a TOML array description (``.toml``, see :mod:`cosim.netlist.description`) or a SPICE deck
 (any other suffix; cosim reads what it exports, see :mod:`cosim.netlist.spice`). A deck exported from
@@ -130,6 +130,15 @@ def cmd_export_spice(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from cosim.experiment import Experiment, run_experiment
+
+    experiment = Experiment.load(Path(args.experiment))
+    out = Path(args.out) if args.out else Path(args.experiment).with_suffix("")
+    run_experiment(experiment, out, log=lambda line: print(line, flush=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosim", description="Co-simulator of memristive crossbar arrays.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("output", help="the .cir file to write")
     export.add_argument("--inputs", help="CSV with one input vector (default: 0.2 V per word line)")
     export.set_defaults(run=cmd_export_spice)
+    run = sub.add_parser("run", help="run an experiment described in TOML (program, read, bake, cycle)")
+    run.add_argument("experiment", help="experiment TOML (see examples/experiments/)")
+    run.add_argument("--out", help="folder for the trace and figures (default: next to the file, named after it)")
+    run.set_defaults(run=cmd_run)
     return parser
 
 

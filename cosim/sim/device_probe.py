@@ -61,6 +61,46 @@ class DeviceDrive:
         return np.where(ok, np.abs(delta) / np.where(ok, np.abs(rate), 1.0), 0.0)
 
 
+    def plan_widths(self, cells: np.ndarray, g_from: np.ndarray, g_to: np.ndarray, direction: int,
+                    v_cell: float, r_series: np.ndarray, aim: float, substeps: int = 8) -> np.ndarray:
+        """Pulse widths (s) that move ``cells`` from ``g_from`` a fraction ``aim`` of the way to ``g_to`` (S).
+
+        The drive is the amplitude that puts ``v_cell`` (V, magnitude) on each cell at its starting
+        conductance through its series resistance ``r_series`` (ohm); as the cell moves, the divider
+        shifts its voltage, and the plan integrates that in ``substeps`` equal steps of state using
+        the model's rate law. ``inf`` where the model says the cell cannot move that way.
+        """
+        dev = self.device
+        saved = dev.state
+        g_a, g_b = dev.conductance_bounds()
+        lo_g, hi_g = np.minimum(g_a, g_b)[cells], np.maximum(g_a, g_b)[cells]
+        g = _clipped_conductance(dev)
+        g[cells] = np.clip(g_to, lo_g, hi_g)
+        dev.set_conductance(g)
+        s_to = dev.state[cells]
+        g_start = np.clip(np.nan_to_num(g_from, nan=lo_g), lo_g, hi_g)
+        g[cells] = g_start
+        dev.set_conductance(g)
+        s = dev.state[cells]
+        step = aim * (s_to - s) / substeps
+        drive = v_cell * (1.0 + r_series * g_start)
+        sign = self.polarity(direction)
+        total = np.zeros(cells.size)
+        full = dev.state
+        volts = np.zeros(dev.n)
+        for _ in range(substeps):
+            g_now = dev.conductance(noisy=False)[cells]
+            volts[cells] = sign * drive / (1.0 + r_series * g_now)
+            rate = dev.rate(volts)[cells]
+            ok = (rate != 0) & (np.sign(rate) == np.sign(step))
+            total += np.where(ok, np.abs(step) / np.where(ok, np.abs(rate), 1.0), np.inf)
+            s = s + step
+            full[cells] = s
+            dev.set_state(full)
+        dev.set_state(saved)
+        return total
+
+
 class _mid_state:
     """Context: the device temporarily at mid-range states; yields the per-cell state span."""
 

@@ -1,11 +1,15 @@
 """Programming schemes: processes that issue pulses and reads on an array until it holds a target.
 
-- ``write-verify``: incremental step pulse programming (ISPP) with a verify read after every pulse;
-  1T1R arrays row by row with the cells of a row in parallel, 1R arrays cell by cell with V/3
-  inhibition (drive and verify corrected for IR drop with the controller's model of the array). A
-  cell's amplitude steps up while a pulse cuts its error by less than 30 %; when its polarity flips
-  (overshoot) the amplitude's excess over threshold is halved; a cell that does not respond at the
-  largest amplitude for ``stuck_after`` pulses is reported stuck instead of looped on.
+- ``write-verify``: pulses with a verify read after every one; 1T1R arrays row by row with the cells
+  of a row in parallel (each bit line at its own amplitude), 1R arrays cell by cell with V/3
+  inhibition (drive and verify corrected for IR drop with the controller's model of the array).
+  Each cell's pulse width is planned from the device model so that the pulse covers ``aim`` of the
+  remaining distance to its target from its verified conductance, at a fixed cell voltage of
+  ``v_plan`` x threshold through its known series resistance (model-predictive programming; a row's
+  cells get their own widths by releasing each bit line when its time is up). The verify reads close
+  the loop on what the plan does not know (IR drop from the other cells, device spread). A cell that
+  does not respond is driven harder (``boost`` per silent pulse, up to ``v_max``); one that stays
+  silent for ``stuck_after`` pulses is reported stuck instead of looped on.
 - ``1t1r-row``: open loop, row-parallel: each cell's pulse width is computed from the device model
   at the start state and realised by releasing its bit line when its time is up.
 - ``v/2``, ``v/3``: open loop, 1R, cell by cell, unselected lines at V/2 (or V/3 and 2V/3); the
@@ -61,32 +65,32 @@ class ProgramReport:
 
 @dataclass(frozen=True)
 class WriteVerifyConfig:
-    """ISPP parameters (None = derived from the device: thresholds and rates of the median cell).
+    """Write-verify parameters.
 
-    v_start: first amplitude as a multiple of the threshold. v_step: amplitude increment per pulse, in
-    multiples of the threshold.
-    v_max: largest amplitude as a multiple of the threshold. width_s: pulse widths per direction,
-    s (None: the width that moves the median cell by ``step_fraction`` of its range at ``v_start``).
+    aim: fraction of the remaining distance (in state) each pulse plans to cover.
+    v_plan: planned cell voltage as a multiple of the threshold.
+    boost: amplitude factor per consecutive pulse without response. v_max: the largest amplitude as a
+        multiple of the threshold.
     max_pulses: budget per cell. stuck_after: pulses without response before a cell is called stuck.
     read_voltage: verify read voltage, V (None: the array's timing default).
     """
 
-    v_start: float = 1.05
-    v_step: float = 0.1
+    aim: float = 0.6
+    v_plan: float = 1.4
+    boost: float = 1.25
     v_max: float = 2.5
-    width_s: tuple[float, float] | None = None
-    step_fraction: float = 0.01
-    max_pulses: int = 200
-    stuck_after: int = 12
+    max_pulses: int = 60
+    stuck_after: int = 6
     read_voltage: float | None = None
 
     def __post_init__(self) -> None:
-        if not 1.0 < self.v_start < self.v_max:
-            raise ValueError(f"WriteVerifyConfig needs 1 < v_start < v_max (multiples of the threshold); "
-                             f"got {self.v_start}, {self.v_max}")
-        if self.v_step <= 0 or self.max_pulses < 1 or self.stuck_after < 2 or not 0 < self.step_fraction < 1:
-            raise ValueError("WriteVerifyConfig: v_step > 0, max_pulses >= 1, stuck_after >= 2 and "
-                             "0 < step_fraction < 1 are required")
+        if not 0 < self.aim <= 1:
+            raise ValueError(f"WriteVerifyConfig.aim must be in (0, 1]; got {self.aim}")
+        if not 1.0 < self.v_plan <= self.v_max:
+            raise ValueError(f"WriteVerifyConfig needs 1 < v_plan <= v_max (multiples of the threshold); "
+                             f"got {self.v_plan}, {self.v_max}")
+        if self.boost < 1 or self.max_pulses < 1 or self.stuck_after < 2:
+            raise ValueError("WriteVerifyConfig: boost >= 1, max_pulses >= 1 and stuck_after >= 2 are required")
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,6 @@ class WriteVerify(_Scheme):
         self.cfg = config
         d = self.drive
         self.v_th = {+1: d.v_up, -1: d.v_down}
-        self.widths = config.width_s or (d.width_for(+1, config.v_start, config.step_fraction),
-                                         d.width_for(-1, config.v_start, config.step_fraction))
         self.v_read = config.read_voltage or arr.timing.read_voltage
 
     def run(self, target):
@@ -253,59 +255,83 @@ class WriteVerify(_Scheme):
     def _program_cells(self, target: np.ndarray, row: int, cols: np.ndarray):
         cfg, arr = self.cfg, self.arr
         n = cols.size
-        amp = np.zeros(n)                 # amplitude as a multiple of the threshold (0 = not started)
-        last_dir = np.zeros(n, dtype=int)
+        flat = row * arr.cols + cols
+        r_series = self._series_resistance(row, cols)
         quiet = np.zeros(n, dtype=int)      # consecutive pulses without response
         pulsed = np.zeros(n, dtype=bool)    # cells pulsed since the last verify
         g_prev = None
-        err_prev = np.full(n, np.inf)
         while True:
             g_est = yield from self._verify(row, cols)
             err = (g_est - target[row, cols]) / target[row, cols]
             if g_prev is not None:
                 still = pulsed & (np.abs(g_est - g_prev) <= 1e-4 * np.abs(g_prev))
                 quiet = np.where(still, quiet + 1, np.where(pulsed, 0, quiet))
-            self.stuck[row, cols] |= (quiet >= cfg.stuck_after) & (amp >= cfg.v_max)
+            self.stuck[row, cols] |= quiet >= cfg.stuck_after
             active = (np.abs(err) > self.tolerance) & ~self.stuck[row, cols] & (self.pulses[row, cols] < cfg.max_pulses)
             if not active.any():
                 return
             direction = np.where(err < 0, 1, -1)            # +1: conductance must rise
-            flipped = (last_dir != 0) & (direction != last_dir)
-            slow = np.abs(err) > 0.7 * np.abs(err_prev)       # the last pulse barely helped: step up
-            amp = np.where(amp == 0, cfg.v_start,
-                           np.where(flipped, 1.0 + (amp - 1.0) / 2.0,
-                                    np.where(slow, np.minimum(amp + cfg.v_step, cfg.v_max), amp)))
             for d in (+1, -1):
                 cells = active & (direction == d)
                 if not cells.any():
                     continue
-                volts = np.where(cells, self.drive.polarity(d) * amp * self.v_th[d], 0.0)
-                yield from self._pulse(row, cols, volts, g_est, self.widths[0 if d > 0 else 1])
+                v_cell = cfg.v_plan * self.v_th[d]
+                widths = self.drive.plan_widths(flat[cells], g_est[cells], target[row, cols[cells]], d, v_cell,
+                                                r_series[cells], cfg.aim)
+                fallback = self.drive.width_for(d, cfg.v_plan, 0.01)        # a cell the model cannot move
+                widths = np.where(np.isfinite(widths), widths, fallback)
+                amp = np.minimum(v_cell * cfg.boost ** quiet[cells], cfg.v_max * self.v_th[d])
+                volts = np.zeros(n)
+                volts[cells] = self.drive.polarity(d) * amp
+                t_need = np.zeros(n)
+                t_need[cells] = widths
+                yield from self._pulse_train(row, cols, volts, g_est, r_series, t_need)
             self.pulses[row, cols[active]] += 1
             pulsed = active
-            err_prev = err
-            last_dir = np.where(active, direction, last_dir)
             g_prev = g_est
 
-    def _pulse(self, row: int, cols: np.ndarray, cell_volts: np.ndarray, g_est: np.ndarray, width: float):
+    def _series_resistance(self, row: int, cols: np.ndarray) -> np.ndarray:
+        """Known resistance in series with each cell on its programming path (1T1R: transistor + bit line)."""
+        if not self.arr.is_1t1r:
+            return np.zeros(cols.size)
+        lay = self.arr.crossbar.layout
+        return (lay.r_on_transistor[row] + lay.r_bl[row:].sum(axis=0) + lay.r_sense)[cols]
+
+    def _pulse_train(self, row: int, cols: np.ndarray, cell_volts: np.ndarray, g_est: np.ndarray,
+                     r_series: np.ndarray, t_need: np.ndarray):
+        """Drive each cell for its own time ``t_need`` (s): one pulse per distinct release time.
+
+        Times are rounded down onto a grid of ratio 2^(1/4), so a row needs few segments.
+        """
+        on = t_need > 0
+        grid = 2.0 ** (np.floor(4.0 * np.log2(t_need[on])) / 4.0)
+        t_need = t_need.copy()
+        t_need[on] = grid
+        drive = cell_volts * (1.0 + r_series * np.nan_to_num(g_est, nan=0.0))
+        t_done = 0.0
+        for t_end in np.unique(t_need[on]):
+            live = on & (t_need >= t_end)
+            yield from self._pulse(row, cols, np.where(live, drive, 0.0), t_end - t_done)
+            t_done = t_end
+
+    def _pulse(self, row: int, cols: np.ndarray, drive: np.ndarray, width: float):
         arr = self.arr
         if arr.is_1t1r:
             v = np.zeros(arr.cols)
-            v[cols] = cell_volts * self.divider(row, np.nan_to_num(g_est, nan=0.0))
+            v[cols] = drive
             yield from arr.pulse_process(self.row_bias(row, v), width, select_rows=[row], note="write-verify")
-        else:
-            col = int(cols[0])
-            wanted = float(cell_volts[0])
-            # IR-drop-aware drive: scale the bias so the controller's model puts ``wanted`` on the cell
-            self.model.set_conductances(self.model_g)
-            probe = arr.cell_bias(row, col, wanted, "v/3")
-            v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
-            scale = wanted / v_model if v_model * wanted > 0 else 1.0
-            # keep the unselected lines (at V/3, 2V/3) under every threshold: no write disturb
-            limit = 0.97 * 3.0 * min(self.drive.v_up, self.drive.v_down)
-            drive = float(np.clip(wanted * scale, -limit, limit))
-            bias = arr.cell_bias(row, col, drive, "v/3")
-            yield from arr.pulse_process(bias, width, note="write-verify")
+            return
+        col = int(cols[0])
+        wanted = float(drive[0])
+        # IR-drop-aware drive: scale the bias so the controller's model puts ``wanted`` on the cell
+        self.model.set_conductances(self.model_g)
+        probe = arr.cell_bias(row, col, wanted, "v/3")
+        v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
+        scale = wanted / v_model if v_model * wanted > 0 else 1.0
+        # keep the unselected lines (at V/3, 2V/3) under every threshold: no write disturb
+        limit = 0.97 * 3.0 * min(self.drive.v_up, self.drive.v_down)
+        bias = arr.cell_bias(row, col, float(np.clip(wanted * scale, -limit, limit)), "v/3")
+        yield from arr.pulse_process(bias, width, note="write-verify")
 
 
 class _OpenLoop(_Scheme):
