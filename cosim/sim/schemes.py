@@ -301,10 +301,10 @@ class WriteVerify(_Scheme):
                      r_series: np.ndarray, t_need: np.ndarray):
         """Drive each cell for its own time ``t_need`` (s): one pulse per distinct release time.
 
-        Times are rounded down onto a grid of ratio 2^(1/4), so a row needs few segments.
+        Times are rounded down onto a grid of ratio sqrt(2), so a row needs few segments.
         """
         on = t_need > 0
-        grid = 2.0 ** (np.floor(4.0 * np.log2(t_need[on])) / 4.0)
+        grid = 2.0 ** (np.floor(2.0 * np.log2(t_need[on])) / 2.0)
         t_need = t_need.copy()
         t_need[on] = grid
         drive = cell_volts * (1.0 + r_series * np.nan_to_num(g_est, nan=0.0))

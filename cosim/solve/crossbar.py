@@ -92,6 +92,7 @@ class Crossbar:
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
         self._table_cache = None
+        self._ladder_ok = None
         self._invalidate_values()
 
     # ---- properties ----------------------------------------------------------------------------
@@ -164,6 +165,7 @@ class Crossbar:
     def set_nonlinearity(self, b) -> None:
         """Set the sinh nonlinearity b (1/V, scalar or (rows, cols); 0 = linear cell)."""
         self._b = self._check_nonlinearity(b)
+        self._ladder_ok = None
         self._invalidate_values()
 
     def _check_nonlinearity(self, b) -> np.ndarray:
@@ -219,6 +221,7 @@ class Crossbar:
     def _invalidate_structure(self) -> None:
         self._compiled = {}
         self._table_cache = None
+        self._ladder_ok = None
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
@@ -387,9 +390,12 @@ class Crossbar:
 
     def _single_row_path(self) -> bool:
         """1T1R, one selected row, open off-transistors, regular layout, linear cells: the O(N) ladder."""
-        return (self.cell is CellKind.ONE_T_ONE_R and np.count_nonzero(self._selected) == 1
-                and bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
-                and self.is_linear)
+        if self.cell is not CellKind.ONE_T_ONE_R or np.count_nonzero(self._selected) != 1:
+            return False
+        if self._ladder_ok is None:   # the structural part, cached until an edit
+            self._ladder_ok = (bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
+                               and self.is_linear)
+        return self._ladder_ok
 
     def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
         lay, i = self.layout, int(np.flatnonzero(self._selected)[0])
