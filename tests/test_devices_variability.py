@@ -117,3 +117,12 @@ def test_as_generator():
         as_generator("seed")
     with pytest.raises(ValueError, match="n must be"):
         Normal(0, 1).sample(-1, 0)
+
+
+def test_positive_support():
+    from cosim.devices.variability import positive_support
+    assert positive_support(LogNormal(0.1, 1.0))
+    assert positive_support(Normal(1.0, 0.1, low=0.5)) and positive_support(Uniform(0.9, 1.1))
+    assert positive_support(Exponential(0.5, 1.0))
+    assert not positive_support(Normal(1.0, 0.1)) and not positive_support(Uniform(-0.1, 1.0))
+    assert not positive_support(Exponential(0.0, 1.0))

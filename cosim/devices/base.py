@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from . import compiled
 from .nonideal import Faults, Nonidealities, choose_faults, snap_to_levels
-from .variability import Distribution, RngLike, as_generator, sample
+from .variability import Distribution, RngLike, as_generator, positive_support, sample
 
 __all__ = ["DeviceArray"]
 
@@ -35,6 +36,7 @@ class DeviceArray:
     STATE_NAME: ClassVar[str]                    # e.g. "w"
     STATE_UNIT: ClassVar[str]                    # e.g. "m"
     SHARED_FIELDS: ClassVar[tuple[str, ...]] = ("dt",)   # Params fields that are not per cell
+    KERNEL: ClassVar[str | None] = None          # model name in the compiled kernels, None = numpy only
     V_READ_FIELD: ClassVar[str] = "v_read"
 
     def __init__(self, params=None, n: int = 1, rng: RngLike = None, *,
@@ -69,6 +71,7 @@ class DeviceArray:
         self._faults: Faults = choose_faults(nonideal, self.n, self._rng)
         self._frozen = self._faults.frozen
         self._last_polarity = np.zeros(self.n, dtype=np.int8)
+        self._param_version = 0          # bumped whenever per-cell parameters change (c2c redraw)
         self._state = self._state_on(self._cell).copy()
         self._pin_faulty()
 
@@ -101,10 +104,9 @@ class DeviceArray:
                                  f"known: {', '.join(self._base)}")
             if not isinstance(dist, Distribution):
                 raise ValueError(f"c2c[{name!r}] must be a Distribution of a factor; got {type(dist).__name__}")
-            low = getattr(dist, "low", None)
-            if low is None or low <= 0:
-                raise ValueError(f"c2c[{name!r}] must have a positive lower bound (low > 0) so the factor keeps "
-                                 f"the parameter's sign; got {dist!r}")
+            if not positive_support(dist):
+                raise ValueError(f"c2c[{name!r}] must be a distribution of positive factors (a LogNormal, or a "
+                                 f"lower bound low > 0) so the factor keeps the parameter's sign; got {dist!r}")
         return c2c
 
     @staticmethod
@@ -197,6 +199,10 @@ class DeviceArray:
         """
         v = self._as_cells(v_cells, "v_cells")
         dt = self._check_dt(dt)
+        if self._kernel_ready():
+            out = np.empty((1, self.n))
+            self._run_kernel(v[None, :], dt, out)
+            return out[0]
         return self._step_numpy(v, dt)
 
     def simulate(self, v, dt: float | None = None, method: str = "fixed", rtol: float = 1e-4,
@@ -267,6 +273,7 @@ class DeviceArray:
     def _redraw_c2c(self, cells: np.ndarray) -> None:
         for name, dist in self.c2c.items():
             self._cell[name][cells] = self._base[name][cells] * dist.sample(cells.size, self._rng)
+        self._param_version += 1
         lo, hi = self._state_range(self._cell)
         self._state = np.clip(self._state, lo, hi)
         self._pin_faulty()
@@ -373,9 +380,16 @@ class DeviceArray:
     def _state_from_conductance(self, g: np.ndarray, cell: Cells) -> np.ndarray:
         raise NotImplementedError
 
-    def _kernel_ready(self) -> bool:
-        """True when ``_run_kernel`` can run this configuration; models without a kernel say False."""
+    def _has_noise(self) -> bool:
+        """True when the state update draws random numbers (then only numpy runs it)."""
         return False
 
+    def _kernel_options(self) -> dict:
+        """Model options passed to the compiled kernel (e.g. window, R(w) law)."""
+        return {}
+
+    def _kernel_ready(self) -> bool:
+        return compiled.available(self.KERNEL) and not self._has_noise()
+
     def _run_kernel(self, volts: np.ndarray, dt: float, out: np.ndarray | None) -> None:
-        raise NotImplementedError
+        compiled.run(self, volts, dt, out)

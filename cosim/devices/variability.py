@@ -20,7 +20,7 @@ from scipy import special
 
 __all__ = [
     "Distribution", "Normal", "TruncatedNormal", "LogNormal", "Uniform", "Exponential",
-    "ParamValue", "sample", "as_generator",
+    "ParamValue", "sample", "as_generator", "positive_support",
 ]
 
 RngLike = Union[None, int, np.integer, np.random.Generator]
@@ -186,6 +186,16 @@ class Exponential(Distribution):
 
 
 ParamValue = Union[float, np.ndarray, Distribution]
+
+
+def positive_support(dist: Distribution) -> bool:
+    """True when every draw of ``dist`` is > 0 (a LogNormal, a positive lower bound, or loc > 0)."""
+    low = getattr(dist, "low", None)
+    if low is not None and low > 0:
+        return True
+    if isinstance(dist, LogNormal):
+        return True
+    return isinstance(dist, Exponential) and dist.loc > 0
 
 
 def sample(value: ParamValue, n: int, rng: RngLike = None, name: str = "value") -> np.ndarray:

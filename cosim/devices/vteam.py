@@ -9,8 +9,8 @@ State ``w`` (m) in [w_on, w_off]; the cell is ohmic, ``I = V / R(w)``::
     exponential R(w) = R_on exp(lambda x),  lambda = ln(R_off / R_on)
 
 ``f`` is a window of x (``window="none"``, the published sets, means f = 1 and the state is clipped).
-A fixed step is forward Euler, clipped to [w_on, w_off]. The compiled kernel
-``cosim._ext.vteam_kernel`` runs the same step over K samples in one call.
+A fixed step is forward Euler, clipped to [w_on, w_off]; the compiled kernel
+(``cython_ext/device_kernels.pyx``) runs the same step over K samples in one call.
 """
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ import numpy as np
 from .base import Cells, DeviceArray
 from .variability import ParamValue
 from .windows import WINDOW_NAMES, apply_window
-
-try:
-    from cosim._ext import vteam_kernel as _kernel
-except ImportError:  # not built: the numpy reference runs instead
-    _kernel = None
 
 __all__ = ["VTEAMParams", "VTEAM", "VTEAM_PRESETS"]
 
@@ -72,6 +67,7 @@ class VTEAM(DeviceArray):
     STATE_NAME = "w"
     STATE_UNIT = "m"
     SHARED_FIELDS = ("dt", "r_model", "window")
+    KERNEL = "VTEAM"
 
     def _check_shared(self, params: VTEAMParams) -> None:
         super()._check_shared(params)
@@ -110,8 +106,10 @@ class VTEAM(DeviceArray):
         set_ = v < c["v_on"]
         # Evaluate each branch only where it applies (the base of the power is negative elsewhere).
         drive = np.zeros_like(w)
-        drive[reset] = c["k_off"][reset] * (v[reset] / c["v_off"][reset] - 1.0) ** c["alpha_off"][reset]
-        drive[set_] = c["k_on"][set_] * (v[set_] / c["v_on"][set_] - 1.0) ** c["alpha_on"][set_]
+        if reset.any():
+            drive[reset] = c["k_off"][reset] * (v[reset] / c["v_off"][reset] - 1.0) ** c["alpha_off"][reset]
+        if set_.any():
+            drive[set_] = c["k_on"][set_] * (v[set_] / c["v_on"][set_] - 1.0) ** c["alpha_on"][set_]
         if self.params.window == "none":
             return drive
         x = (w - c["w_on"]) / (c["w_off"] - c["w_on"])
@@ -131,32 +129,5 @@ class VTEAM(DeviceArray):
             x = np.log(r / c["r_on"]) / np.log(c["r_off"] / c["r_on"])
         return c["w_on"] + x * (c["w_off"] - c["w_on"])
 
-    # ----------------------------------------------------------------- compiled kernel
-    def _kernel_ready(self) -> bool:
-        return _kernel is not None
-
-    def _kernel_arrays(self) -> dict:
-        """Per-cell parameter table (row order fixed by the kernel) and observation arrays."""
-        c = self._cell
-        table = np.ascontiguousarray(np.stack([c[k] for k in _kernel.PARAM_ROWS]))
-        spec = self.nonideal
-        g_off, g_on = self.conductance_bounds()
-        g_fixed = np.where(self._faults.unformed, self._unformed_conductance(), 0.0)
-        return dict(
-            params=table, r_model=_R_MODELS[self.params.r_model], window=WINDOW_NAMES.index(self.params.window),
-            frozen=self._frozen.astype(np.uint8), g_fixed=np.ascontiguousarray(g_fixed),
-            levels=spec.levels or 0, level_in_r=int(spec.level_spacing == "R"),
-            g_a=np.ascontiguousarray(g_off), g_b=np.ascontiguousarray(g_on),
-        )
-
-    def _run_kernel(self, volts: np.ndarray, dt: float, out: np.ndarray | None) -> None:
-        """Advance over all samples in compiled code; stops at each c2c switching event to redraw."""
-        k, steps = 0, volts.shape[0]
-        while k < steps:
-            arrays = self._kernel_arrays()
-            w = np.ascontiguousarray(self._state)
-            k = _kernel.run(volts, dt, w, out, self._last_polarity, int(bool(self.c2c)), k, **arrays)
-            self._state = w
-            if k < steps:  # a switching event at sample k: redraw those cells, then resume there
-                v = np.broadcast_to(volts[k], (self.n,))
-                self._switching_events(v)
+    def _kernel_options(self) -> dict:
+        return dict(r_model=_R_MODELS[self.params.r_model], window=WINDOW_NAMES.index(self.params.window))
