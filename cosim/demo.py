@@ -108,6 +108,21 @@ def save_cell_voltage_map(cell_voltages: dict[str, np.ndarray], path: Path) -> N
     fig.savefig(path, dpi=110)
 
 
+def device_section(out_dir: Path, log: Log) -> dict:
+    """Hysteresis loops of every named device preset, with a little device-to-device spread."""
+    from cosim.devices import MODELS
+    from cosim.devices.plots import hysteresis_figure
+
+    for name, model in MODELS.items():
+        for preset in model.PRESETS:
+            dev = model.preset(preset, n=1)
+            g_off, g_on = dev.conductance_bounds()
+            log(f"{name} {preset!r}: R_on {1 / g_on[0]:.4g} ohm, R_off {1 / g_off[0]:.4g} ohm")
+    path = hysteresis_figure(out_dir / "device_hysteresis.png")
+    log(f"figure (I-V loops of every preset): {path}")
+    return {"figure": path}
+
+
 def engine_section(out_dir: Path, log: Log) -> dict:
     """Program a 16 x 16 1T1R array with write-verify on the engine clock, read it, bake it (3 h at 498 K), read again."""
     from cosim import Engine
@@ -160,6 +175,7 @@ def network_section(out_dir: Path, log: Log) -> dict:
 
 SECTIONS: list[tuple[str, Callable[[Path, Log], dict]]] = [
     ("circuit", circuit_section),
+    ("device", device_section),
     ("engine", engine_section),
     ("network", network_section),
 ]
