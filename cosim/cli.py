@@ -19,10 +19,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from cosim.netlist.description import crossbar_from_graph, load_description
 from cosim.netlist.spice import NgspiceError, parse_spice, write_spice
 from cosim.netlist.graph import element_table_from_graph
 from cosim.solve.crossbar import Crossbar
+from cosim.solve.files import crossbar_from_graph, load_description
 from cosim.solve.mna import CompiledCircuit
 
 DEFAULT_READ_V = 0.2   # V on every word line when a description gives no inputs

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from cosim import Crossbar
-from cosim.netlist.description import (crossbar_from_graph, load_description, read_description,
-                                       save_description)
+from cosim.netlist.description import read_description
 from cosim.netlist.spice import read_spice
+from cosim.solve.files import crossbar_from_graph, load_description, save_description
 
 NETLISTS = os.path.join(os.path.dirname(__file__), "..", "netlists")
 HAS_VTEAM = importlib.util.find_spec("cosim.devices.vteam") is not None

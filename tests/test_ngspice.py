@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cosim import Crossbar
-from cosim.netlist.description import load_description
 from cosim.netlist.spice import NgspiceError, run_ngspice, write_spice
+from cosim.solve.files import load_description
 
 NETLISTS = os.path.join(os.path.dirname(__file__), "..", "netlists")
 RTOL = 1e-6

@@ -5,8 +5,8 @@ import pytest
 
 from cosim import Crossbar
 from cosim.netlist import ngspice
-from cosim.netlist.description import crossbar_from_graph
 from cosim.netlist.spice import NgspiceError, parse_spice, parse_spice_number, read_raw, read_spice, write_spice
+from cosim.solve.files import crossbar_from_graph
 
 
 def edited_crossbar(cell):

@@ -1,9 +1,9 @@
-"""Readable TOML descriptions of crossbar arrays, and crossbars rebuilt from netlist graphs.
+"""Readable TOML descriptions of crossbar arrays: parse, validate and write them.
 
-A description holds what a :class:`~cosim.Crossbar` holds: size, cell kind, parasitic resistances
-(ohm; 0 = ideal, ``inf`` = open), cell conductances (siemens), 1T1R row selection, defects, and an
-optional device model name that is carried through (checked against ``cosim.devices`` when that
-package is importable). Example (every key but ``rows``/``cols`` is optional)::
+A description (:class:`ArrayDescription`) holds what a :class:`~cosim.Crossbar` holds: size, cell
+kind, parasitic resistances (ohm; 0 = ideal, ``inf`` = open), cell conductances (siemens), 1T1R row
+selection, defects, and an optional device model name that is carried through (checked against
+``cosim.devices`` when that package is importable). Example (every key but ``rows``/``cols`` is optional)::
 
     rows = 8
     cols = 8
@@ -32,9 +32,9 @@ package is importable). Example (every key but ``rows``/``cols`` is optional)::
 Files are read with :mod:`tomllib` and written by the small TOML writer in this module
 (floats by ``repr``, CSV values with 17 digits), so save -> load gives back the same values bit for bit.
 
-Layering: building a ``Crossbar`` needs ``cosim.solve``, one layer up; the functions that return one
-(:func:`load_description`, :func:`crossbar_from_graph`) import it when called, and everything else
-here stays in the netlist layer.
+This module works on netlist-level values only. The solve layer's ``files`` module (solve/files.py)
+turns descriptions into crossbars and back (``load_description``, ``save_description``) and rebuilds
+crossbars from netlist graphs.
 """
 from __future__ import annotations
 
@@ -45,11 +45,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 
 from cosim.netlist.crossbar import CellKind, CrossbarLayout
-from cosim.netlist.elements import ElementKind
 
 DEFAULT_CONDUCTANCE = 1e-4   # S, a cell's conductance when the description gives none
 _TOP_KEYS = {"rows", "cols", "cell", "device", "selected_rows", "resistance", "conductance", "defects"}
@@ -76,41 +74,8 @@ class ArrayDescription:
     selected_rows: np.ndarray
     device: str | None = None
 
-    def to_crossbar(self):
-        """A new :class:`~cosim.Crossbar` with exactly these values."""
-        from cosim.solve.crossbar import Crossbar  # one layer up; see the module docstring
-
-        lay = self.layout
-        xb = Crossbar(lay.rows, lay.cols, lay.cell.value, r_wl=lay.r_wl, r_bl=lay.r_bl, r_source=lay.r_source,
-                      r_sense=lay.r_sense, r_on_transistor=lay.r_on_transistor,
-                      r_off_transistor=lay.r_off_transistor)
-        xb.set_conductances(self.conductances)
-        xb.set_nonlinearity(self.nonlinearity)
-        if lay.cell is CellKind.ONE_T_ONE_R:
-            xb.select_rows(self.selected_rows)
-        for i, j in np.argwhere(lay.cell_state == CrossbarLayout.SHORT):
-            xb.short_cell(int(i), int(j))
-        for i, j in np.argwhere(lay.cell_state == CrossbarLayout.OPEN):
-            xb.open_cell(int(i), int(j))
-        return xb
-
-    @classmethod
-    def of_crossbar(cls, crossbar, device: str | None = None) -> "ArrayDescription":
-        """The description of an existing crossbar (values copied)."""
-        if device is not None:
-            check_device_name(device)
-        b = np.zeros(crossbar.shape) if crossbar.is_linear else np.asarray(crossbar.nonlinearity, float)
-        return cls(crossbar.layout.copy(), crossbar.conductances, np.broadcast_to(b, crossbar.shape).copy(),
-                   crossbar.selected_rows, device)
-
 
 # ---- reading ----------------------------------------------------------------------------------
-def load_description(path):
-    """Read a TOML description; return ``(crossbar, description)``. Bad input -> ValueError naming it."""
-    description = read_description(path)
-    return description.to_crossbar(), description
-
-
 def read_description(path) -> ArrayDescription:
     """Parse and validate a TOML description file (see the module docstring for the format)."""
     path = Path(path)
@@ -265,17 +230,12 @@ def check_device_name(name) -> None:
 
 
 # ---- writing ----------------------------------------------------------------------------------
-def save_description(crossbar, path, device: str | None = None, conductance_file: str | None = None) -> None:
-    """Write ``crossbar`` as a TOML description that :func:`load_description` reads back exactly.
-
-    device: device model name to record. conductance_file: write the conductances to this CSV
-    (relative to the TOML file's folder) instead of inline (inline: one value when all are equal).
-    """
-    write_description(ArrayDescription.of_crossbar(crossbar, device), path, conductance_file)
-
-
 def write_description(description: ArrayDescription, path, conductance_file: str | None = None) -> None:
-    """Write a description as TOML (see :func:`save_description`)."""
+    """Write ``description`` as TOML that :func:`read_description` reads back exactly.
+
+    conductance_file: write the conductances to this CSV (relative to the TOML file's folder) instead
+    of inline (inline: one value when all are equal).
+    """
     path = Path(path)
     lay = description.layout
     top = {"rows": lay.rows, "cols": lay.cols, "cell": lay.cell.value}
@@ -352,70 +312,3 @@ def _toml_value(value) -> str:
             return "[\n" + "".join(f"    {_toml_value(row)},\n" for row in value) + "]"
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise ValueError(f"cannot write {value!r} to TOML")
-
-
-# ---- crossbars from netlist graphs ------------------------------------------------------------
-def crossbar_from_graph(graph: nx.MultiGraph):
-    """A :class:`~cosim.Crossbar` equal to a crossbar netlist graph (e.g. an imported SPICE export).
-
-    The graph must carry ``rows``, ``cols`` and ``cell`` and the elements of
-    :meth:`CrossbarLayout.to_graph`. The conductance of a shorted or open cell is not part of the
-    circuit; it is set to ``DEFAULT_CONDUCTANCE``. Raises ValueError when the graph's elements or
-    connections differ from the crossbar that its values describe.
-    """
-    for key in ("rows", "cols", "cell"):
-        if key not in graph.graph:
-            raise ValueError(f"graph lacks the crossbar attribute {key!r} (not a cosim crossbar netlist)")
-    layout = CrossbarLayout.build(graph.graph["rows"], graph.graph["cols"], graph.graph["cell"])
-    m, n = layout.rows, layout.cols
-    g = np.full((m, n), DEFAULT_CONDUCTANCE)
-    selected = np.ones(m, bool)
-    for u, v, key, attrs in graph.edges(keys=True, data=True):
-        _read_element(layout, g, selected, key, attrs)
-    description = ArrayDescription(layout, g, np.zeros((m, n)), selected)
-    crossbar = description.to_crossbar()
-    _check_same_circuit(graph, crossbar.graph)
-    return crossbar
-
-
-def _read_element(layout: CrossbarLayout, g: np.ndarray, selected: np.ndarray, key, attrs: dict) -> None:
-    kind = attrs.get("kind")
-    try:
-        row, col = attrs.get("row"), attrs.get("col")
-        if kind == ElementKind.WIRE.value:
-            {"wl": layout.r_wl, "bl": layout.r_bl}[attrs["line"]][row, col] = attrs["r"]
-        elif kind == ElementKind.DRIVER.value:
-            layout.r_source[row] = attrs["r"]
-        elif kind == ElementKind.SENSE.value:
-            layout.r_sense[col] = attrs["r"]
-        elif kind == ElementKind.CELL.value:
-            value = float(attrs["g"])
-            if np.isinf(value):
-                layout.cell_state[row, col] = CrossbarLayout.SHORT
-            elif value == 0.0:
-                layout.cell_state[row, col] = CrossbarLayout.OPEN
-            else:
-                g[row, col] = value
-        elif kind == ElementKind.TRANSISTOR.value:
-            layout.r_on_transistor[row, col] = attrs["r_on"]
-            layout.r_off_transistor[row, col] = attrs.get("r_off", np.inf)
-            selected[row] = bool(attrs.get("selected", True))
-        else:
-            raise ValueError(f"element kind {kind!r} has no place in a crossbar")
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ValueError(f"element {key!r} ({kind}) does not fit a {layout.rows}x{layout.cols} "
-                         f"{layout.cell.value} crossbar: {exc!r}") from None
-
-
-def _check_same_circuit(graph: nx.MultiGraph, rebuilt: nx.MultiGraph) -> None:
-    """Every element of ``graph`` must join the same nodes with the same values as in ``rebuilt``."""
-    ours = {k: ({u, v}, a) for u, v, k, a in graph.edges(keys=True, data=True)}
-    theirs = {k: ({u, v}, a) for u, v, k, a in rebuilt.edges(keys=True, data=True)}
-    if ours.keys() != theirs.keys():
-        extra = sorted(map(str, ours.keys() - theirs.keys()))[:3]
-        missing = sorted(map(str, theirs.keys() - ours.keys()))[:3]
-        raise ValueError(f"graph is not a regular crossbar: unexpected elements {extra}, missing {missing}")
-    for key, (nodes, attrs) in ours.items():
-        if theirs[key] != (nodes, attrs):
-            raise ValueError(f"element {key!r} differs from the crossbar it describes: {sorted(nodes)} {attrs} "
-                             f"vs {sorted(theirs[key][0])} {theirs[key][1]}")
