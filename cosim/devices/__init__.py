@@ -19,6 +19,11 @@ from .nonideal import Nonidealities
 from .stanford_pku import STANFORD_PKU_PRESETS, StanfordPKU, StanfordPKUParams
 from .variability import Exponential, LogNormal, Normal, TruncatedNormal, Uniform
 from .vteam import VTEAM, VTEAM_PRESETS, VTEAMParams
+from .weak_reset import (WeakResetHfOx, WeakResetNoise, WeakResetNominal, WeakResetOptions, WeakResetParams,
+                         WeakResetVariability)
+from .weak_reset_synapse import DifferentialSynapse2T2R
+from .aging import AgingMode, EnduranceRetentionLaw, PowerLawDrift, ResetStopWindow, TwoStateAging
+from .aging_published import PUBLISHED
 
 MODELS = {"VTEAM": VTEAM, "LinearIonDrift": LinearIonDrift, "StanfordPKU": StanfordPKU, "DataDriven": DataDriven}
 
@@ -27,4 +32,7 @@ __all__ = [
     "LINEAR_ION_DRIFT_PRESETS", "StanfordPKU", "StanfordPKUParams", "STANFORD_PKU_PRESETS", "DataDriven",
     "DataDrivenParams", "DATA_DRIVEN_PRESETS", "Nonidealities", "Normal", "TruncatedNormal", "LogNormal",
     "Uniform", "Exponential", "windows", "variability", "MODELS",
+    "WeakResetHfOx", "WeakResetOptions", "WeakResetVariability", "WeakResetNoise", "WeakResetNominal",
+    "WeakResetParams", "DifferentialSynapse2T2R", "EnduranceRetentionLaw", "TwoStateAging", "PowerLawDrift",
+    "AgingMode", "ResetStopWindow", "PUBLISHED",
 ]
