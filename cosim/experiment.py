@@ -153,6 +153,9 @@ def run_experiment(experiment: Experiment, out_dir, log=print) -> dict:
     arr.trace.save(out / "trace.jsonl", {"experiment": results["array"]})
     arr.trace.to_csv(out / "trace.csv")
     _figure(out / "conductances.png", g_before, g_programmed, arr.conductances())
+    from cosim.sim.plots import trace_figure
+
+    trace_figure(arr.trace, out / "trace.png")
     log(f"done at t = {eng.now:.4g} s, energy {results['energy_j']:.4e} J; trace and figures in {out}")
     return results
 

@@ -19,7 +19,8 @@ def small(path):
 def test_example_experiments_run_and_add_up(name, tmp_path):
     exp = small(EXAMPLES / name)
     results = run_experiment(exp, tmp_path, log=lambda *_: None)
-    assert (tmp_path / "trace.jsonl").exists() and (tmp_path / "conductances.png").exists()
+    for name in ("trace.jsonl", "trace.csv", "conductances.png", "trace.png"):
+        assert (tmp_path / name).stat().st_size > 0
     from cosim.sim import Trace
     trace, meta = Trace.load(tmp_path / "trace.jsonl")
     assert results["energy_j"] == pytest.approx(trace.total_energy(), rel=1e-12)
