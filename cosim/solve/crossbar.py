@@ -11,8 +11,6 @@ gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cel
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cosim.netlist.crossbar import CellKind, CrossbarLayout
@@ -20,41 +18,8 @@ from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.newton import solve_nonlinear
-from cosim.solve.row_ladder import single_row_voltages
-
-
-@dataclass
-class CrossbarSolution:
-    """Operating point of a crossbar; a leading batch axis is present when a batch was solved.
-
-    Attributes:
-        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V.
-        cell_voltages: (..., rows, cols) voltage across each memristive cell (word-line side minus
-            the other side), V. cell_currents: (..., rows, cols) current through it, A.
-        sense_currents: (..., cols) current from each bit line into its sense amplifier, A.
-        driver_currents: (..., rows) current from each driver into its word line, A.
-        power: (...,) total power dissipated, W; power_by_kind: the same split by element kind
-            ("cell", "wire", "driver", "sense", "transistor").
-    """
-
-    wl_voltages: np.ndarray
-    bl_voltages: np.ndarray
-    cell_voltages: np.ndarray
-    cell_currents: np.ndarray
-    sense_currents: np.ndarray
-    driver_currents: np.ndarray
-    power: np.ndarray
-    power_by_kind: dict
-
-
-_ARRAY_FIELDS = ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents", "sense_currents",
-                 "driver_currents", "power")
-
-
-def _stack_solutions(parts: list[CrossbarSolution]) -> CrossbarSolution:
-    """Stack single-input solutions along a new leading batch axis."""
-    return CrossbarSolution(*(np.stack([getattr(p, f) for p in parts]) for f in _ARRAY_FIELDS),
-                            {k: np.stack([p.power_by_kind[k] for p in parts]) for k in parts[0].power_by_kind})
+from cosim.solve.row_ladder import single_row_solution
+from cosim.solve.solution import CrossbarSolution, stack_solutions
 
 
 def _check_positive_finite(name: str, value, shape) -> np.ndarray:
@@ -374,7 +339,7 @@ class Crossbar:
             sol = self.factored(fw, fb).solve(terminals)
         elif v.ndim == 2:
             parts = [self.solve_bias(a, b, fw, fb) for a, b in zip(v, vb)]
-            return _stack_solutions(parts)
+            return stack_solutions(parts)
         else:
             sol = self._solve_nonlinear(terminals, fw, fb)
         return self._crossbar_solution(sol, fw, fb)
@@ -398,40 +363,7 @@ class Crossbar:
         return self._ladder_ok
 
     def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
-        lay, i = self.layout, int(np.flatnonzero(self._selected)[0])
-        m, n = self.shape
-        # resistance from bit-line node (k, j) down to the sense ground, for every row k >= i
-        below = np.concatenate([np.cumsum(lay.r_bl[::-1], axis=0)[::-1], np.zeros((1, n))]) + lay.r_sense
-        r_down = below[i]
-        g, r_t = self._g[i], lay.r_on_transistor[i]
-        vv, e = np.atleast_2d(v), np.atleast_2d(v_bl)
-        u_row = single_row_voltages(g, r_t, lay.r_wl[i], float(lay.r_source[i]), r_down, vv[:, i], e)
-        y = 1.0 / (1.0 / g + r_t + r_down)
-        i_cell = (u_row - e) * y                                  # (batch, N)
-        wl = np.repeat(vv[:, :, None], n, axis=2)
-        wl[:, i, :] = u_row
-        bl_row = e[:, None, :] + i_cell[:, None, :] * np.concatenate([np.repeat(below[i:i + 1], i, axis=0),
-                                                                       below[i:]])[None]
-        cell_v = np.zeros_like(wl)
-        cell_v[:, i, :] = i_cell / g
-        cell_i = np.zeros_like(wl)
-        cell_i[:, i, :] = i_cell
-        seg_wl = np.cumsum(i_cell[:, ::-1], axis=1)[:, ::-1][:, 1:]          # current in wl segment j -> j+1
-        drive = i_cell.sum(axis=1)
-        by_kind = {
-            "cell": np.sum(i_cell ** 2 / g, axis=1),
-            "transistor": np.sum(i_cell ** 2 * r_t, axis=1),
-            "wire": np.sum(seg_wl ** 2 * lay.r_wl[i], axis=1) + np.sum(i_cell ** 2 * lay.r_bl[i:].sum(axis=0), axis=1),
-            "driver": drive ** 2 * lay.r_source[i],
-            "sense": np.sum(i_cell ** 2 * lay.r_sense, axis=1),
-        }
-        driver_i = np.zeros((vv.shape[0], m))
-        driver_i[:, i] = drive
-        sol = CrossbarSolution(wl, bl_row, cell_v, cell_i, i_cell, driver_i, sum(by_kind.values()), by_kind)
-        if v.ndim == 1:
-            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in _ARRAY_FIELDS),
-                                   {k: val[0] for k, val in by_kind.items()})
-        return sol
+        return single_row_solution(self.layout, self._g, int(np.flatnonzero(self._selected)[0]), v, v_bl)
 
     def _solve_nonlinear(self, terminals: np.ndarray, fw=None, fb=None) -> DCSolution:
         g = self._element_g(fw, fb)

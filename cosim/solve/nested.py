@@ -7,150 +7,26 @@ row's bit-line nodes) as a dense separator, the isolated line left beside it is 
 tridiagonal solve, and the fronts are dense BLAS-3 blocks. Cost for an n x n array: O(n^3) flops
 (about 2e10 at 1024 x 1024), O(n^2 log n) memory; each right-hand side then costs O(n^2 log n).
 
-Ideal drivers (``r_source = 0``) and ideal senses (``r_sense = 0``) pin their nodes; a pinned node
-keeps its place in the grid with an identity row, its couplings moved to the right-hand side, so the
-tree never changes. Line segments must be finite and non-zero (callers handle merged or broken
-segments on the general path, :mod:`cosim.solve.mna`).
+Ideal drivers and senses (0 ohm) are handled as pinned nodes (:mod:`cosim.solve.nested_values`).
+Line segments must be finite and non-zero: merged or broken segments belong to the general path,
+:mod:`cosim.solve.mna`.
 
-The numeric work runs level by level in the Cython kernel ``cosim._ext.nested_kernels``.
+The numeric work runs in the Cython kernel ``cosim._ext.nested_kernels``, the subtrees below the
+first level with ``n_threads`` rectangles on OpenMP threads, BLAS limited to one thread per call.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from contextlib import nullcontext
 
 import numpy as np
 
-from contextlib import nullcontext
+from cosim._ext.nested_kernels import backward_tree, factor_tree, forward_tree
+from cosim.solve.nested_tree import Cut, build_levels, split_level
+from cosim.solve.nested_values import nodal_values, right_hand_side
 
-from cosim._ext.nested_kernels import factor_level, solve_level
-from cosim.solve.nested_tree import Cut, Level, build_levels
-
-#: right-hand sides solved together when computing sense currents (bounds the work array)
-RHS_CHUNK = 64
-
-
-@dataclass(frozen=True)
-class NodalValues:
-    """Nodal matrix of a regular crossbar as (M, N) arrays, in siemens.
-
-    Attributes:
-        diag_u, diag_b: diagonal entries of word-line / bit-line node rows (1 for pinned nodes).
-        c_wl: conductance coupling u[i, j] to u[i, j+1] (last column unused, 0).
-        c_bl: conductance coupling b[i, j] to b[i+1, j] (last row unused, 0).
-        c_cell: conductance coupling u[i, j] to b[i, j] (0 where either node is pinned).
-        g_cell: the cell conductances themselves (for currents).
-        g_wl0: (M,) conductance of the first word-line segment (0 if N == 1).
-        g_source: (M,) driver conductance (unused where pinned); pinned_source, pinned_sense: (M,), (N,)
-            True where an ideal driver / sense pins the node.
-    """
-
-    diag_u: np.ndarray
-    diag_b: np.ndarray
-    c_wl: np.ndarray
-    c_bl: np.ndarray
-    c_cell: np.ndarray
-    g_cell: np.ndarray
-    g_wl0: np.ndarray
-    g_source: np.ndarray
-    pinned_source: np.ndarray
-    pinned_sense: np.ndarray
-
-    @property
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The five matrix arrays in the order the kernel takes them."""
-        return self.diag_u, self.diag_b, self.c_wl, self.c_bl, self.c_cell
-
-
-def _as_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got NaN or inf")
-    return arr
-
-
-def _wire_conductance(name: str, r, shape: tuple[int, ...]) -> np.ndarray:
-    """1 / r for line segments (ohm), which must be finite and > 0."""
-    arr = np.asarray(r, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
-    if not np.all(np.isfinite(arr) & (arr > 0)):
-        raise ValueError(f"{name} must be finite and > 0 ohm for the nested-dissection solver "
-                         "(zero or broken segments need the general path)")
-    return 1.0 / arr
-
-
-def _terminal(name: str, r, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(conductance, pinned) of drivers or senses with resistances r (ohm, finite, >= 0; 0 = ideal)."""
-    arr = _as_array(name, r, (size,))
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0 ohm; got {arr.min():.3g}")
-    pinned = arr == 0
-    return np.where(pinned, 0.0, 1.0 / np.where(pinned, 1.0, arr)), pinned
-
-
-def nodal_values(g_cell, r_wl, r_bl, r_source, r_sense) -> NodalValues:
-    """Validate a regular crossbar and build its nodal matrix arrays.
-
-    Args:
-        g_cell: (M, N) cell conductances, S (finite, >= 0; 0 = open cell).
-        r_wl: (M, N-1) word-line segments, ohm; r_bl: (M-1, N) bit-line segments, ohm (finite, > 0).
-        r_source: (M,) driver resistances, ohm; r_sense: (N,) sense resistances, ohm (finite, >= 0).
-    """
-    g = np.asarray(g_cell, dtype=np.float64)
-    if g.ndim != 2 or g.shape[0] < 1 or g.shape[1] < 1:
-        raise ValueError(f"g_cell must be a non-empty 2-D array (rows, cols); got shape {g.shape}")
-    g = _as_array("g_cell", g, g.shape)
-    if np.any(g < 0):
-        raise ValueError(f"g_cell must be >= 0 siemens; got {g.min():.3g}")
-    m, n = g.shape
-    gw = _wire_conductance("r_wl", r_wl, (m, n - 1))
-    gb = _wire_conductance("r_bl", r_bl, (m - 1, n))
-    g_src, pin_src = _terminal("r_source", r_source, m)
-    g_sns, pin_sns = _terminal("r_sense", r_sense, n)
-
-    diag_u = g.copy()
-    diag_u[:, :-1] += gw
-    diag_u[:, 1:] += gw
-    diag_u[:, 0] += g_src
-    diag_b = g.copy()
-    diag_b[:-1] += gb
-    diag_b[1:] += gb
-    diag_b[-1] += g_sns
-    c_wl = np.zeros((m, n))
-    c_wl[:, :-1] = gw
-    c_bl = np.zeros((m, n))
-    c_bl[:-1] = gb
-    c_cell = g.copy()
-    # pinned nodes: identity rows, no couplings (their neighbours keep the diagonal terms)
-    diag_u[pin_src, 0] = 1.0
-    c_wl[pin_src, 0] = 0.0
-    c_cell[pin_src, 0] = 0.0
-    diag_b[-1, pin_sns] = 1.0
-    c_cell[-1, pin_sns] = 0.0
-    if m > 1:
-        c_bl[-2, pin_sns] = 0.0
-    g_wl0 = gw[:, 0].copy() if n > 1 else np.zeros(m)
-    return NodalValues(diag_u, diag_b, c_wl, c_bl, c_cell, g.copy(), g_wl0, g_src, pin_src, pin_sns)
-
-
-def right_hand_side(values: NodalValues, v: np.ndarray) -> np.ndarray:
-    """Right-hand side (2 M N, batch) of the nodal system for driver voltages ``v`` (M, batch), V."""
-    m, n = values.g_cell.shape
-    batch = v.shape[1]
-    rhs = np.zeros((2, m, n, batch))
-    free, pin = ~values.pinned_source, values.pinned_source
-    rhs[0, free, 0] = values.g_source[free, None] * v[free]
-    rhs[0, pin, 0] = v[pin]                                   # identity row: u = V
-    if n > 1:
-        rhs[0, pin, 1] += values.g_wl0[pin, None] * v[pin]
-    # b[i, 0] of a pinned driver's row, unless it is itself pinned by an ideal sense
-    feeds_b = pin.copy()
-    if values.pinned_sense[0]:
-        feeds_b[-1] = False
-    rhs[1, feeds_b, 0] += values.g_cell[feeds_b, 0, None] * v[feeds_b]
-    return rhs.reshape(2 * m * n, batch)
+#: sense_currents solves inputs in chunks of about this many grid sites x inputs (bounds the work array)
+RHS_CHUNK_ELEMENTS = 2 ** 24
 
 
 class NestedDissectionSolver:
@@ -161,52 +37,72 @@ class NestedDissectionSolver:
         r_wl: (M, N-1) word-line segments, ohm; r_bl: (M-1, N) bit-line segments, ohm (finite, > 0).
         r_source: (M,) driver resistances, ohm; r_sense: (N,) sense resistances, ohm (finite, >= 0;
             0 = ideal source / ideal virtual ground).
+        n_threads: OpenMP threads over the rectangles of a level (default: the CPUs this process may
+            use). The result does not depend on it, bit for bit.
         max_leaf_nodes: unknowns per dense leaf rectangle (tuning only; the result does not depend on it).
 
     The factorisation runs in the constructor. Raises ValueError for bad shapes or values (zero or
     infinite wire resistances included) and numpy.linalg.LinAlgError if a pivot is not positive.
     """
 
-    def __init__(self, g_cell, r_wl, r_bl, r_source, r_sense, max_leaf_nodes: int = 8):
+    def __init__(self, g_cell, r_wl, r_bl, r_source, r_sense, n_threads: int | None = None,
+                 max_leaf_nodes: int = 8):
         self.values = nodal_values(g_cell, r_wl, r_bl, r_source, r_sense)
         self.shape = self.values.g_cell.shape
+        self.n_threads = _thread_count(n_threads)
         self.levels = build_levels(*self.shape, max_leaf_nodes=max_leaf_nodes)
         self._max_front = max(int(lev.front.max()) for lev in self.levels)
+        self._max_chain = max(int(lev.pivots.max()) if lev.cut is not Cut.LEAF else 1 for lev in self.levels)
+        self._split = split_level(self.levels, self.n_threads)
+        self._n_sub = self.levels[self._split].size
+        # front positions of every unknown, one row per thread (all -1 between uses)
+        self._pos = np.full((self.n_threads, 2 * self.shape[0] * self.shape[1]), -1, dtype=np.int32)
         self._factors = self._factor()
 
     # ---- factorisation -------------------------------------------------------------------------
     def _factor(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Factor the levels deepest first; returns (panels, chain pivots, chain multipliers) per level.
+        """Factor all levels; returns (panels, chain pivots, chain multipliers) per level.
 
-        Work buffers (front scratch, two ping-pong update buffers) are allocated once: fresh pages
-        cost the kernel's page zeroing, which otherwise rivals the arithmetic.
+        Work buffers are allocated once here: fresh pages cost page zeroing, which on a virtual
+        machine can rival the arithmetic.
         """
-        m, n = self.shape
-        pos = np.full(2 * m * n, -1, dtype=np.int32)
-        scratch = np.empty(2 * self._max_front ** 2)
-        size = max(int(lev.update_offset[-1]) for lev in self.levels)
-        ping_pong = [np.empty(size), np.empty(size)]
-        factors: list = [None] * len(self.levels)
-        empty = np.zeros(0, np.int64)
+        factors = [(np.empty(lev.panel_offset[-1]), np.empty(lev.chain_offset[-1]), np.empty(lev.chain_offset[-1]))
+                   for lev in self.levels]
+        scratch = np.empty((self.n_threads, self._max_front ** 2 + self._max_chain ** 2))
+        top_size, sub_size = self._buffer_sizes("update_offset")
+        top, sub = np.empty(2 * top_size), np.empty(self._n_sub * sub_size)
         with _single_threaded_blas():
-            for depth in range(len(self.levels) - 1, -1, -1):
-                lev = self.levels[depth]
-                child = self.levels[depth + 1] if lev.cut is not Cut.LEAF else None
-                panels = np.empty(lev.panel_offset[-1])
-                chain_d = np.empty(lev.chain_offset[-1])
-                chain_l = np.empty(lev.chain_offset[-1])
-                updates, child_updates = ping_pong[depth % 2], ping_pong[(depth + 1) % 2]
-                child_args = ((int(child.cut), *_geometry(child), child_updates, child.update_offset)
-                              if child is not None else (0, *(empty,) * 5, child_updates, empty))
-                failed = factor_level(int(lev.cut), *_geometry(lev), *self.values.arrays,
-                                      panels, lev.panel_offset, chain_d, chain_l, lev.chain_offset,
-                                      updates, lev.update_offset, *child_args, pos, scratch, self._max_front)
-                if failed >= 0:
-                    raise np.linalg.LinAlgError(
-                        f"nested dissection: front of rectangle rows [{lev.r0[failed]}, {lev.r1[failed]}) x "
-                        f"cols [{lev.c0[failed]}, {lev.c1[failed]}) is not positive definite")
-                factors[depth] = (panels, chain_d, chain_l)
+            failure = factor_tree(self._level_table(factors), *self.values.arrays, self._split, top, sub,
+                                  top_size, sub_size, self._pos, scratch, self._max_front, self._max_chain,
+                                  self.n_threads)
+        if failure is not None:
+            lev, k = self.levels[failure[0]], failure[1]
+            raise np.linalg.LinAlgError(
+                f"nested dissection: front of rectangle rows [{lev.r0[k]}, {lev.r1[k]}) x "
+                f"cols [{lev.c0[k]}, {lev.c1[k]}) is not positive definite")
         return factors
+
+    def _level_table(self, factors) -> list[tuple]:
+        """Per level: cut code, geometry, offsets and factor arrays, as the kernel takes them."""
+        return [(int(lev.cut), lev.r0, lev.r1, lev.c0, lev.c1, lev.line, lev.panel_offset, lev.chain_offset,
+                 lev.update_offset, lev.boundary_offset, *fac) for lev, fac in zip(self.levels, factors)]
+
+    def _buffer_sizes(self, offsets: str) -> tuple[int, int]:
+        """Size of each of the two ``top`` buffers and of each subtree's postorder stack.
+
+        Counted in doubles (``update_offset``: packed update matrices) or in boundary rows
+        (``boundary_offset``: update vectors, times the number of right-hand sides).
+        """
+        top = max([int(getattr(lev, offsets)[-1]) for lev in self.levels[:self._split]], default=0)
+        # postorder stack of a node's subtree: first child's subtree, then the first child's update
+        # below the second child's subtree, then the node's own update
+        size = np.diff(getattr(self.levels[-1], offsets))
+        peak = size
+        for depth in range(len(self.levels) - 2, self._split - 1, -1):
+            below = size
+            size = np.diff(getattr(self.levels[depth], offsets))
+            peak = np.maximum.reduce([peak[0::2], below[0::2] + peak[1::2], size])
+        return top, int(peak.max())
 
     @property
     def factor_bytes(self) -> int:
@@ -220,16 +116,20 @@ class NestedDissectionSolver:
         Returns node voltages (2 M N, batch), V: u row-major first, then b. Rows of pinned nodes
         must carry the pinned voltage (see :func:`right_hand_side`).
         """
+        n_unknowns = 2 * self.shape[0] * self.shape[1]
         y = np.array(rhs, dtype=np.float64, order="C", copy=True)
-        if y.ndim != 2 or y.shape[0] != 2 * self.shape[0] * self.shape[1]:
-            raise ValueError(f"rhs must have shape ({2 * self.shape[0] * self.shape[1]}, batch); got {y.shape}")
-        order = list(range(len(self.levels)))
+        if y.ndim != 2 or y.shape[0] != n_unknowns:
+            raise ValueError(f"rhs must have shape ({n_unknowns}, batch); got {y.shape}")
+        nrhs = y.shape[1]
+        scratch = np.empty((self.n_threads, 2 * self._max_front * nrhs))
+        top_size, sub_size = self._buffer_sizes("boundary_offset")
+        top, sub = np.empty(2 * top_size * nrhs), np.empty(self._n_sub * sub_size * nrhs)
+        table = self._level_table(self._factors)
+        values = self.values.arrays
         with _single_threaded_blas():
-            for forward, depth in [(True, d) for d in order[::-1]] + [(False, d) for d in order]:
-                lev = self.levels[depth]
-                panels, chain_d, chain_l = self._factors[depth]
-                solve_level(forward, int(lev.cut), *_geometry(lev), *self.values.arrays,
-                            panels, lev.panel_offset, chain_d, chain_l, lev.chain_offset, y, self._max_front)
+            forward_tree(table, *values, self._split, top, sub, top_size, sub_size, y, self._pos, scratch,
+                         self._max_front, self.n_threads)
+            backward_tree(table, *values, self._split, y, self._pos, scratch, self._max_front, self.n_threads)
         return y
 
     def _check_inputs(self, V) -> tuple[np.ndarray, bool]:
@@ -265,16 +165,25 @@ class NestedDissectionSolver:
             (N,) or (N, batch) sense currents (the sum of each column's cell currents), A.
         """
         v, single = self._check_inputs(V)
-        out = np.empty((self.shape[1], v.shape[1]))
-        for start in range(0, v.shape[1], RHS_CHUNK):
-            part = v[:, start:start + RHS_CHUNK]
-            u, b = self.node_voltages(part)
-            out[:, start:start + RHS_CHUNK] = np.einsum("ij,ijk->jk", self.values.g_cell, u - b)
+        m, n = self.shape
+        chunk = int(np.clip(RHS_CHUNK_ELEMENTS // (m * n), 1, 64))
+        out = np.empty((n, v.shape[1]))
+        for start in range(0, v.shape[1], chunk):
+            u, b = self.node_voltages(v[:, start:start + chunk])
+            out[:, start:start + chunk] = np.einsum("ij,ijk->jk", self.values.g_cell, u - b)
         return out[:, 0] if single else out
 
     def transfer_matrix(self) -> np.ndarray:
         """T (M x N) with ``sense_currents(V) == V @ T`` (S): M solves, chunked."""
         return self.sense_currents(np.eye(self.shape[0])).T.copy()
+
+
+def _thread_count(n_threads: int | None) -> int:
+    if n_threads is None:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer; got {n_threads!r}")
+    return int(n_threads)
 
 
 def _single_threaded_blas():
@@ -298,7 +207,3 @@ def _single_threaded_blas():
 
 
 _BLAS_CONTROLLER = None
-
-
-def _geometry(level: Level) -> tuple[np.ndarray, ...]:
-    return level.r0, level.r1, level.c0, level.c1, level.line

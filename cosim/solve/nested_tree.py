@@ -17,8 +17,8 @@ The boundary of a rectangle rows [r0, r1) x cols [c0, c1) is, in front order, it
 separator, so the update matrix of a rectangle extends into its parent's front.
 
 All rectangles of one tree level share the cut direction and differ in size by at most one row or
-column, so the numeric kernels treat a level as one batch; the tree is a list of levels (root first)
-and the children of node ``k`` of a cut level are nodes ``2k`` and ``2k + 1`` of the next level.
+column, so a level is described by a few arrays; the tree is a list of levels (root first) and the
+children of node ``k`` of a cut level are nodes ``2k`` and ``2k + 1`` of the next level.
 Node numbering of the unknowns: ``u[i, j] -> i N + j``, ``b[i, j] -> M N + i N + j``.
 """
 from __future__ import annotations
@@ -54,7 +54,10 @@ class Level:
         panel_offset: (n + 1,) start of each node's factor panel (front x pivots doubles) in the
             level's panel buffer; ``panel_offset[-1]`` is the buffer length.
         chain_offset: (n + 1,) start of each node's chain (length = pivots for cut levels, 0 for leaves).
-        update_offset: (n + 1,) start of each node's update matrix (boundary^2 doubles).
+        update_offset: (n + 1,) start of each node's update matrix (its packed lower triangle,
+            boundary (boundary + 1) / 2 doubles).
+        boundary_offset: (n + 1,) start of each node's boundary rows in a level-wide stack (the
+            update vectors of the forward substitution, times the number of right-hand sides).
     """
 
     cut: Cut
@@ -68,6 +71,7 @@ class Level:
     panel_offset: np.ndarray
     chain_offset: np.ndarray
     update_offset: np.ndarray
+    boundary_offset: np.ndarray
 
     @property
     def size(self) -> int:
@@ -110,7 +114,7 @@ def _make_level(cut: Cut, r0, r1, c0, c1, rows: int, cols: int) -> Level:
     boundary = h * (c0 > 0) + h * (c1 < cols) + w * (r0 > 0) + w * (r1 < rows)
     chain = pivots if cut is not Cut.LEAF else np.zeros_like(pivots)
     return Level(cut, r0, r1, c0, c1, line, pivots, boundary, _offsets((pivots + boundary) * pivots),
-                 _offsets(chain), _offsets(boundary * boundary))
+                 _offsets(chain), _offsets(boundary * (boundary + 1) // 2), _offsets(boundary))
 
 
 def _children(level: Level):
@@ -143,13 +147,24 @@ def build_levels(rows: int, cols: int, max_leaf_nodes: int = 8) -> list[Level]:
         r0, r1, c0, c1 = _children(level)
 
 
+def split_level(levels: list[Level], n_threads: int) -> int:
+    """First level with at least ``n_threads`` rectangles (the last level if none has).
+
+    The subtrees hanging from its rectangles are independent and are processed in parallel; the
+    levels above it, serially.
+    """
+    for depth, lev in enumerate(levels):
+        if lev.size >= n_threads:
+            return depth
+    return len(levels) - 1
+
+
 def factor_cost(levels: list[Level]) -> dict[str, float]:
-    """Rough size of the factorisation: dense flops, factor doubles and the largest update buffer."""
+    """Size of the factorisation: dense flops (multiply-adds of the fronts), factor doubles, tree nodes."""
     flops = 0.0
     for lev in levels:
         p, b = lev.pivots.astype(float), lev.boundary.astype(float)
         flops += float(np.sum(p ** 3 / 3 + p * p * b + p * b * b))
     return {"flops": flops,
             "panel_doubles": float(sum(lev.panel_offset[-1] for lev in levels)),
-            "max_update_doubles": float(max(lev.update_offset[-1] for lev in levels)),
             "nodes": float(sum(lev.size for lev in levels))}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosim._ext.ladder_kernels import ladder_voltages
+from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution
 
 
 def single_row_voltages(g_cell: np.ndarray, r_transistor: np.ndarray, r_wl: np.ndarray, r_source: float,
@@ -55,3 +56,47 @@ def single_row_voltages_reference(g_cell, r_transistor, r_wl, r_source, r_down, 
     for j in range(1, n):
         u[:, j] = (u[:, j - 1] + r_wl[j - 1] * big_j[:, j]) / (1.0 + r_wl[j - 1] * big_y[j])
     return u
+
+
+def single_row_solution(layout, conductances: np.ndarray, i: int, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
+    """Full operating point of a 1T1R crossbar whose only selected row is ``i``.
+
+    Args:
+        layout: the crossbar's :class:`~cosim.netlist.crossbar.CrossbarLayout` (regular, open off-transistors).
+        conductances: (rows, cols) cell conductances, S. v: (rows,) or (batch, rows) word-line drives, V.
+        v_bl: (cols,) or (batch, cols) voltages held at the bit-line ends, V.
+    """
+    lay = layout
+    m, n = lay.rows, lay.cols
+    # resistance from bit-line node (k, j) down to the sense ground, for every row k >= i
+    below = np.concatenate([np.cumsum(lay.r_bl[::-1], axis=0)[::-1], np.zeros((1, n))]) + lay.r_sense
+    r_down = below[i]
+    g, r_t = conductances[i], lay.r_on_transistor[i]
+    vv, e = np.atleast_2d(v), np.atleast_2d(v_bl)
+    u_row = single_row_voltages(g, r_t, lay.r_wl[i], float(lay.r_source[i]), r_down, vv[:, i], e)
+    y = 1.0 / (1.0 / g + r_t + r_down)
+    i_cell = (u_row - e) * y                                  # (batch, N)
+    wl = np.repeat(vv[:, :, None], n, axis=2)
+    wl[:, i, :] = u_row
+    bl_row = e[:, None, :] + i_cell[:, None, :] * np.concatenate([np.repeat(below[i:i + 1], i, axis=0),
+                                                                   below[i:]])[None]
+    cell_v = np.zeros_like(wl)
+    cell_v[:, i, :] = i_cell / g
+    cell_i = np.zeros_like(wl)
+    cell_i[:, i, :] = i_cell
+    seg_wl = np.cumsum(i_cell[:, ::-1], axis=1)[:, ::-1][:, 1:]          # current in wl segment j -> j+1
+    drive = i_cell.sum(axis=1)
+    by_kind = {
+        "cell": np.sum(i_cell ** 2 / g, axis=1),
+        "transistor": np.sum(i_cell ** 2 * r_t, axis=1),
+        "wire": np.sum(seg_wl ** 2 * lay.r_wl[i], axis=1) + np.sum(i_cell ** 2 * lay.r_bl[i:].sum(axis=0), axis=1),
+        "driver": drive ** 2 * lay.r_source[i],
+        "sense": np.sum(i_cell ** 2 * lay.r_sense, axis=1),
+    }
+    driver_i = np.zeros((vv.shape[0], m))
+    driver_i[:, i] = drive
+    sol = CrossbarSolution(wl, bl_row, cell_v, cell_i, i_cell, driver_i, sum(by_kind.values()), by_kind)
+    if v.ndim == 1:
+        sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                               {k: val[0] for k, val in by_kind.items()})
+    return sol
