@@ -37,8 +37,8 @@ class NestedDissectionSolver:
         r_wl: (M, N-1) word-line segments, ohm; r_bl: (M-1, N) bit-line segments, ohm (finite, > 0).
         r_source: (M,) driver resistances, ohm; r_sense: (N,) sense resistances, ohm (finite, >= 0;
             0 = ideal source / ideal virtual ground).
-        n_threads: OpenMP threads over the rectangles of a level (default: the CPUs this process may
-            use). The result does not depend on it, bit for bit.
+        n_threads: OpenMP threads over independent subtrees (default: the CPUs this process may use).
+            The result does not depend on it, bit for bit.
         max_leaf_nodes: unknowns per dense leaf rectangle (tuning only; the result does not depend on it).
 
     The factorisation runs in the constructor. Raises ValueError for bad shapes or values (zero or

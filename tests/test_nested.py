@@ -1,0 +1,148 @@
+"""Nested-dissection solver against the general sparse path (SuperLU), the column recursion and closed forms."""
+import numpy as np
+import pytest
+
+from cosim import Crossbar
+from cosim.solve import structured
+from cosim.solve.nested import NestedDissectionSolver
+from cosim.solve.nested_tree import Cut, build_levels
+
+
+def log_uniform(rng, low, high, shape):
+    return np.exp(rng.uniform(np.log(low), np.log(high), shape))
+
+
+def random_case(m, n, seed, source="mixed", sense="mixed", open_cells=0.0):
+    """Per-segment wires 1e-3..10 ohm, cells 100 ohm..10 Mohm (log-uniform), some cells open (g = 0)."""
+    rng = np.random.default_rng(seed)
+    g = 1.0 / log_uniform(rng, 100.0, 1e7, (m, n))
+    g[rng.random((m, n)) < open_cells] = 0.0
+    terminal = {"zero": lambda k: np.zeros(k), "finite": lambda k: rng.uniform(0.5, 20.0, k),
+                "mixed": lambda k: rng.uniform(0.5, 20.0, k) * (rng.random(k) < 0.5)}
+    return dict(g_cell=g, r_wl=log_uniform(rng, 1e-3, 10.0, (m, n - 1)), r_bl=log_uniform(rng, 1e-3, 10.0, (m - 1, n)),
+                r_source=terminal[source](m), r_sense=terminal[sense](n))
+
+
+def general_path(case) -> Crossbar:
+    """The same circuit on the general sparse path (open cells as edits)."""
+    m, n = case["g_cell"].shape
+    xb = Crossbar(m, n, r_wl=case["r_wl"], r_bl=case["r_bl"], r_source=case["r_source"], r_sense=case["r_sense"])
+    g = case["g_cell"]
+    xb.set_conductances(np.where(g > 0, g, 1.0))
+    for i, j in zip(*np.nonzero(g == 0)):
+        xb.open_cell(int(i), int(j))
+    return xb
+
+
+def rel_err(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+SHAPES = [(1, 1), (1, 9), (8, 1), (2, 2), (3, 3), (5, 9), (12, 4), (17, 17), (24, 31), (40, 23)]
+
+
+@pytest.mark.parametrize("m,n", SHAPES)
+@pytest.mark.parametrize("source,sense", [("zero", "zero"), ("finite", "zero"), ("zero", "finite"), ("mixed", "mixed")])
+def test_transfer_matrix_matches_general_sparse_path(m, n, source, sense):
+    case = random_case(m, n, seed=100 * m + n, source=source, sense=sense, open_cells=0.05)
+    t_nd = NestedDissectionSolver(**case).transfer_matrix()
+    t_ref = general_path(case).transfer_matrix_general()
+    assert rel_err(t_nd, t_ref) <= 1e-9
+
+
+@pytest.mark.parametrize("m,n", [(1, 6), (7, 1), (9, 14), (33, 20)])
+def test_node_voltages_match_general_sparse_path(m, n):
+    case = random_case(m, n, seed=m + 7 * n, open_cells=0.1)
+    rng = np.random.default_rng(1)
+    v = rng.uniform(-1.0, 1.0, (m, 3))
+    u, b = NestedDissectionSolver(**case).node_voltages(v)
+    sol = general_path(case).solve(v.T)
+    assert u.shape == b.shape == (m, n, 3)
+    assert np.max(np.abs(u - np.moveaxis(sol.wl_voltages, 0, -1))) <= 1e-9 * np.max(np.abs(v))
+    assert np.max(np.abs(b - np.moveaxis(sol.bl_voltages, 0, -1))) <= 1e-9 * np.max(np.abs(v))
+
+
+def test_larger_array_matches_column_recursion():
+    """96 x 80 (a deeper tree) against the structured O(N M^3) recursion."""
+    case = random_case(96, 80, seed=5)
+    t_nd = NestedDissectionSolver(**case).transfer_matrix()
+    t_ref = structured.transfer_matrix(case["g_cell"], case["r_wl"], case["r_bl"], case["r_source"], case["r_sense"])
+    assert rel_err(t_nd, t_ref) <= 1e-9
+
+
+def test_single_cell_voltage_divider_closed_form():
+    solver = NestedDissectionSolver(np.array([[1e-4]]), np.zeros((1, 0)), np.zeros((0, 1)), np.array([50.0]),
+                                    np.array([25.0]))
+    assert solver.sense_currents(np.array([0.3]))[0] == pytest.approx(0.3 / (50.0 + 1e4 + 25.0), rel=1e-14)
+    u, b = solver.node_voltages(np.array([0.3]))
+    assert b[0, 0] == pytest.approx(25.0 * 0.3 / (50.0 + 1e4 + 25.0), rel=1e-13)
+
+
+def test_shapes_batches_and_linearity():
+    case = random_case(11, 7, seed=2)
+    solver = NestedDissectionSolver(**case)
+    rng = np.random.default_rng(0)
+    v = rng.uniform(0.0, 0.5, (11, 5))
+    batch = solver.sense_currents(v)
+    assert batch.shape == (7, 5)
+    assert solver.sense_currents(v[:, 2]).shape == (7,)
+    assert np.allclose(batch[:, 2], solver.sense_currents(v[:, 2]), rtol=1e-13, atol=0)
+    t = solver.transfer_matrix()
+    assert np.allclose(batch, (v.T @ t).T, rtol=1e-11, atol=1e-20)
+    u, b = solver.node_voltages(v[:, 0])
+    assert u.shape == b.shape == (11, 7)
+
+
+def test_driver_current_equals_total_sense_current():
+    """With finite drivers, what the sources push in leaves through the senses (KCL on the whole array)."""
+    case = random_case(20, 13, seed=9, source="finite", sense="mixed")
+    solver = NestedDissectionSolver(**case)
+    v = np.random.default_rng(4).uniform(0.1, 0.4, 20)
+    u, _ = solver.node_voltages(v)
+    driver = (v - u[:, 0]) / case["r_source"]
+    assert driver.sum() == pytest.approx(solver.sense_currents(v).sum(), rel=1e-9)
+
+
+def test_result_independent_of_threads_and_leaf_size():
+    case = random_case(45, 38, seed=8)
+    v = np.random.default_rng(5).uniform(-1, 1, (45, 4))
+    ref = NestedDissectionSolver(**case, n_threads=1).sense_currents(v)
+    for n_threads in (2, 3, 4):
+        assert np.array_equal(NestedDissectionSolver(**case, n_threads=n_threads).sense_currents(v), ref)
+    other = NestedDissectionSolver(**case, max_leaf_nodes=24).sense_currents(v)
+    assert rel_err(other, ref) <= 1e-11
+
+
+@pytest.mark.parametrize("m,n", [(1, 1), (1, 50), (50, 1), (3, 2), (64, 64), (101, 37)])
+def test_tree_eliminates_every_unknown_once(m, n):
+    eliminated = np.zeros((2, m, n), int)
+    for lev in build_levels(m, n):
+        for r0, r1, c0, c1, line in zip(lev.r0, lev.r1, lev.c0, lev.c1, lev.line):
+            if lev.cut is Cut.LEAF:
+                eliminated[:, r0:r1, c0:c1] += 1
+            elif lev.cut is Cut.VERTICAL:
+                eliminated[:, r0:r1, line] += 1        # separator u, chain b
+            else:
+                eliminated[:, line, c0:c1] += 1        # separator b, chain u
+    assert np.all(eliminated == 1)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("r_wl", 0.0, "r_wl"), ("r_bl", np.inf, "r_bl"), ("r_wl", np.ones((4, 5)), "shape"),
+    ("g_cell", -1e-3, "g_cell"), ("r_source", -1.0, "r_source"), ("r_sense", np.nan, "r_sense"),
+])
+def test_bad_values_raise(field, value, message):
+    case = random_case(4, 5, seed=0)
+    case[field] = np.broadcast_to(value, case[field].shape).copy() if np.ndim(value) == 0 else value
+    with pytest.raises(ValueError, match=message):
+        NestedDissectionSolver(**case)
+
+
+def test_bad_inputs_raise():
+    solver = NestedDissectionSolver(**random_case(4, 5, seed=0))
+    with pytest.raises(ValueError, match="shape"):
+        solver.sense_currents(np.ones(5))
+    with pytest.raises(ValueError, match="finite"):
+        solver.node_voltages(np.array([1.0, np.nan, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="n_threads"):
+        NestedDissectionSolver(**random_case(2, 2, seed=0), n_threads=0)
