@@ -2,7 +2,7 @@
 
 For N x N 1R arrays with 1-ohm wires and cells between 1 kohm and 100 kohm it times:
 - cosim ``transfer_matrix()`` (the structured column recursion) and ``read`` of 1000 input vectors;
-- cosim one input (``Crossbar.solve_one``: nested dissection for large regular arrays);
+- cosim one input through ``read`` (nested dissection for large regular arrays, sparse LU below);
 - SuperLU on the same nodal system (cosim's general MNA path): factorisation and per-input solves
   (1000 inputs extrapolated from 20);
 - ngspice: one operating point of the exported netlist, where it finishes within a minute.
@@ -77,7 +77,7 @@ def main(argv=None):
             xb = make(n)
             row["read"], currents = timed(lambda: xb.read(inputs))
         xb = make(n)
-        row["one"], one = timed(lambda: xb.solve_one(inputs[0]) if hasattr(xb, "solve_one") else xb.read(inputs[0]))
+        row["one"], one = timed(lambda: xb.read(inputs[0]))
         if n <= 512:
             f, per, ref = superlu(make(n), inputs)
             row["lu_f"], row["lu_all"] = f, f + per * args.inputs

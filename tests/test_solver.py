@@ -255,3 +255,20 @@ def test_ladder_kernel_matches_numpy_reference():
     a = single_row_voltages(g, rt, r_wl, 3.0, rd, v, e)
     b = single_row_voltages_reference(g, rt, r_wl, 3.0, rd, v, e)
     assert np.allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["1R", "1T1R"])
+def test_large_arrays_use_nested_dissection_and_match_the_general_path(cell):
+    xb, rng = random_crossbar(100, 97, cell, r_wl=1.5, r_bl=0.7, r_source=2.0, r_sense=0.0, seed=41, r_min=1e3,
+                              r_max=1e5)
+    assert xb._nested_path()
+    v = rng.uniform(0, 0.3, (2, 100))
+    fast = xb.solve(v)                                   # nested dissection
+    ref = xb.solve_bias(v, general=True)                 # sparse LU
+    for field in ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents", "sense_currents",
+                  "driver_currents", "power"):
+        a, b = getattr(fast, field), getattr(ref, field)
+        assert np.max(np.abs(a - b)) <= 1e-9 * np.max(np.abs(b)), field
+    for kind in ref.power_by_kind:
+        assert np.allclose(fast.power_by_kind[kind], ref.power_by_kind[kind], rtol=1e-8, atol=1e-15), kind
+    assert np.allclose(xb.read(v[0]), ref.sense_currents[0], rtol=1e-9)

@@ -17,9 +17,10 @@ from cosim.netlist.crossbar import CellKind, CrossbarLayout
 from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
+from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.newton import solve_nonlinear
 from cosim.solve.row_ladder import single_row_solution
-from cosim.solve.solution import CrossbarSolution, stack_solutions
+from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
 
 
 def _check_positive_finite(name: str, value, shape) -> np.ndarray:
@@ -192,6 +193,7 @@ class Crossbar:
     def _invalidate_values(self) -> None:
         self._factored: tuple[bytes, FactoredCircuit] | None = None
         self._transfer: np.ndarray | None = None
+        self._nested: NestedDissectionSolver | None = None
 
     # ---- compiled circuit ----------------------------------------------------------------------
     def _table(self):
@@ -301,12 +303,33 @@ class Crossbar:
         if self._single_row_path():
             return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
         batch = 1 if v.ndim == 1 else v.shape[0]
-        if self._transfer is not None or (self.layout.is_regular and batch >= max(1, self.rows // 8)):
-            return v @ self.transfer_matrix() if self._transfer is None else v @ self._transfer
+        if self._transfer is None and self.layout.is_regular and batch >= max(1, self.rows // 8):
+            self.transfer_matrix()
+        if self._transfer is not None:
+            return v @ self._transfer
+        if self._nested_path():
+            return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
         fac = self.factored()
         vt = self.terminal_voltages(np.atleast_2d(v)).T
         currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
         return currents if v.ndim == 2 else currents[0]
+
+    #: arrays with at least this many cells use nested dissection for a few inputs (below: sparse LU)
+    NESTED_MIN_CELLS = 96 * 96
+
+    def _nested_path(self) -> bool:
+        """Large regular linear arrays with finite, non-zero line segments: nested dissection."""
+        lay = self.layout
+        return (self.rows * self.cols >= self.NESTED_MIN_CELLS and lay.is_regular and self.is_linear
+                and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
+
+    def nested_solver(self) -> NestedDissectionSolver:
+        """The nested-dissection factorisation for the current values (cached)."""
+        if self._nested is None:
+            lay = self.layout
+            self._nested = NestedDissectionSolver(self.effective_conductances(), lay.r_wl, lay.r_bl,
+                                                  lay.r_source, lay.r_sense)
+        return self._nested
 
     def solve(self, V) -> CrossbarSolution:
         """Full operating point (every node voltage, cell voltages and currents, power) for inputs V.
@@ -334,6 +357,8 @@ class Crossbar:
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
         if not general and fw is None and fb is None and self._single_row_path():
             return self._solve_single_row(v, vb)
+        if not general and fw is None and fb is None and not np.any(vb) and self._nested_path():
+            return self._solve_nested(v)
         terminals = np.concatenate([v, vb], axis=-1)
         if self.is_linear:
             sol = self.factored(fw, fb).solve(terminals)
@@ -361,6 +386,16 @@ class Crossbar:
             self._ladder_ok = (bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
                                and self.is_linear)
         return self._ladder_ok
+
+    def _solve_nested(self, v: np.ndarray) -> CrossbarSolution:
+        vv = np.atleast_2d(v)
+        u, b = self.nested_solver().node_voltages(vv.T)             # (M, N, batch)
+        u, b = np.moveaxis(u, -1, 0), np.moveaxis(b, -1, 0)
+        sol = solution_from_nodes(self.layout, self._g, self.effective_conductances(), u, b, vv)
+        if v.ndim == 1:
+            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                                   {k: val[0] for k, val in sol.power_by_kind.items()})
+        return sol
 
     def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
         return single_row_solution(self.layout, self._g, int(np.flatnonzero(self._selected)[0]), v, v_bl)

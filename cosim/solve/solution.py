@@ -38,3 +38,30 @@ def stack_solutions(parts: list[CrossbarSolution]) -> CrossbarSolution:
     """Stack single-input solutions along a new leading batch axis."""
     return CrossbarSolution(*(np.stack([getattr(p, f) for p in parts]) for f in ARRAY_FIELDS),
                             {k: np.stack([p.power_by_kind[k] for p in parts]) for k in parts[0].power_by_kind})
+
+
+def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray, u: np.ndarray, b: np.ndarray,
+                        v: np.ndarray) -> CrossbarSolution:
+    """Operating point of a regular crossbar (senses at 0 V) from its word-/bit-line node voltages.
+
+    Args:
+        layout: the :class:`~cosim.netlist.crossbar.CrossbarLayout`; conductances: (M, N) cells, S;
+        effective: (M, N) cell + access transistor conductance between the line nodes, S.
+        u, b: (batch, M, N) word-line and bit-line node voltages, V; v: (batch, M) driver voltages, V.
+    """
+    i_cell = effective * (u - b)
+    cell_v = i_cell / conductances
+    p_cell = np.sum(i_cell * cell_v, axis=(-2, -1))
+    p_transistor = np.sum(i_cell * (u - b - cell_v), axis=(-2, -1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g_wl = np.where(layout.r_wl > 0, 1.0 / layout.r_wl, 0.0)
+        g_bl = np.where(layout.r_bl > 0, 1.0 / layout.r_bl, 0.0)
+        g_src = np.where(layout.r_source > 0, 1.0 / layout.r_source, 0.0)
+        g_sns = np.where(layout.r_sense > 0, 1.0 / layout.r_sense, 0.0)
+    p_wire = (np.sum(g_wl * np.diff(u, axis=-1) ** 2, axis=(-2, -1))
+              + np.sum(g_bl * np.diff(b, axis=-2) ** 2, axis=(-2, -1)))
+    p_driver = np.sum(g_src * (v - u[..., 0]) ** 2, axis=-1)
+    p_sense = np.sum(g_sns * b[..., -1, :] ** 2, axis=-1)
+    by_kind = {"wire": p_wire, "cell": p_cell, "transistor": p_transistor, "driver": p_driver, "sense": p_sense}
+    return CrossbarSolution(u, b, cell_v, i_cell, i_cell.sum(axis=-2), i_cell.sum(axis=-1),
+                            sum(by_kind.values()), by_kind)
