@@ -26,6 +26,7 @@ from cosim.sim.array import Array
 from cosim.sim.cosimulate import Bias
 from cosim.sim.device_probe import DeviceDrive, probe_drive
 from cosim.solve.crossbar import Crossbar
+from cosim.solve.row_ladder import single_row_voltages
 
 SCHEMES = ("write-verify", "1t1r-row", "v/2", "v/3")
 
@@ -301,18 +302,51 @@ class WriteVerify(_Scheme):
                      r_series: np.ndarray, t_need: np.ndarray):
         """Drive each cell for its own time ``t_need`` (s): one pulse per distinct release time.
 
-        Times are rounded down onto a grid of ratio sqrt(2), so a row needs few segments.
+        Times are rounded down onto a grid of ratio sqrt(2), so a row needs few segments. In a 1T1R
+        row the drives of each segment are corrected for the word line's IR drop with the controller's
+        model of the row (known wires and transistors, the verified conductances).
         """
         on = t_need > 0
         grid = 2.0 ** (np.floor(2.0 * np.log2(t_need[on])) / 2.0)
         t_need = t_need.copy()
         t_need[on] = grid
-        drive = cell_volts * (1.0 + r_series * np.nan_to_num(g_est, nan=0.0))
+        g_model = np.nan_to_num(g_est, nan=0.0)
         t_done = 0.0
         for t_end in np.unique(t_need[on]):
             live = on & (t_need >= t_end)
-            yield from self._pulse(row, cols, np.where(live, drive, 0.0), t_end - t_done)
+            wanted = np.where(live, cell_volts, 0.0)
+            drive = self._row_drive(row, cols, wanted, g_model) if self.arr.is_1t1r else \
+                wanted * (1.0 + r_series * g_model)
+            yield from self._pulse(row, cols, drive, t_end - t_done)
             t_done = t_end
+
+    def _row_drive(self, row: int, cols: np.ndarray, wanted: np.ndarray, g_model: np.ndarray) -> np.ndarray:
+        """Bit-line drives (V, per column of ``cols``) that put ``wanted`` on each 1T1R cell of ``row``.
+
+        The row is the exact ladder of :mod:`cosim.solve.row_ladder` with the model's conductances; the
+        cell voltages are linear in the drives (a matrix built from one batched ladder solve), and the
+        drives solve it exactly, so the word line's IR drop is compensated and inhibited cells (wanted
+        0 V) stay at 0 V. If the model asks for more than ``DRIVE_LIMIT`` x the largest wanted voltage
+        (a word line too resistive to compensate), the divider-only drive is used instead.
+        """
+        lay = self.arr.crossbar.layout
+        n = self.arr.cols
+        g = np.full(n, 1e-12)
+        g[cols] = np.maximum(g_model, 1e-12)
+        r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
+        r_t = lay.r_on_transistor[row]
+        w = np.zeros(n)
+        w[cols] = wanted
+        divider = 1.0 + (r_t + r_down) * g
+        # column k of the response: cell voltages for a unit drive on bit line k (bit-line end at -1 V)
+        u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.zeros(n), -np.eye(n))
+        response = ((u + np.eye(n)) / divider[None, :]).T             # (cell j, drive k)
+        drive = np.linalg.solve(response, w)
+        if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(w) * divider):
+            drive = w * divider
+        return drive[cols]
+
+    DRIVE_LIMIT = 3.0
 
     def _pulse(self, row: int, cols: np.ndarray, drive: np.ndarray, width: float):
         arr = self.arr
