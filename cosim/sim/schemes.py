@@ -74,6 +74,8 @@ class WriteVerifyConfig:
         multiple of the threshold.
     max_pulses: budget per cell. stuck_after: pulses without response before a cell is called stuck.
     read_voltage: verify read voltage, V (None: the array's timing default).
+    parallel_columns: 1T1R: cells of a row programmed together (the drivers' current budget and the
+        word line's IR drop); None = the whole row.
     """
 
     aim: float = 0.6
@@ -83,8 +85,11 @@ class WriteVerifyConfig:
     max_pulses: int = 60
     stuck_after: int = 6
     read_voltage: float | None = None
+    parallel_columns: int | None = 32
 
     def __post_init__(self) -> None:
+        if self.parallel_columns is not None and self.parallel_columns < 1:
+            raise ValueError(f"WriteVerifyConfig.parallel_columns must be None or >= 1; got {self.parallel_columns}")
         if not 0 < self.aim <= 1:
             raise ValueError(f"WriteVerifyConfig.aim must be in (0, 1]; got {self.aim}")
         if not 1.0 < self.v_plan <= self.v_max:
@@ -188,8 +193,10 @@ class WriteVerify(_Scheme):
         target = self.check_target(target)
         self.start()
         if self.arr.is_1t1r:
+            group = self.cfg.parallel_columns or self.arr.cols
             for row in range(self.arr.rows):
-                yield from self._program_cells(target, row, np.arange(self.arr.cols))
+                for start in range(0, self.arr.cols, group):
+                    yield from self._program_cells(target, row, np.arange(start, min(start + group, self.arr.cols)))
         else:
             yield from self._scan()
             for row in range(self.arr.rows):
@@ -204,7 +211,8 @@ class WriteVerify(_Scheme):
             v = np.zeros(arr.rows)
             v[row] = self.v_read
             out = yield from arr.read_process(v, select_rows=[row], note="verify")
-            return self._invert_row(row, out.currents)[cols]
+            self.row_g = self._invert_row(row, out.currents)      # the controller's model of the whole row
+            return self.row_g[cols]
         col = int(cols[0])
         out = yield from arr.read_cell_process(row, col, "grounded", self.v_read)
         return self._ir_aware_estimate(row, col, float(out.currents[0]))
@@ -315,13 +323,16 @@ class WriteVerify(_Scheme):
         for t_end in np.unique(t_need[on]):
             live = on & (t_need >= t_end)
             wanted = np.where(live, cell_volts, 0.0)
-            drive = self._row_drive(row, cols, wanted, g_model) if self.arr.is_1t1r else \
-                wanted * (1.0 + r_series * g_model)
-            yield from self._pulse(row, cols, drive, t_end - t_done)
+            if self.arr.is_1t1r:    # every bit line of the row is driven: the others are held at 0 V
+                yield from self._pulse(row, np.arange(self.arr.cols), self._row_drive(row, cols, wanted, g_model),
+                                       t_end - t_done)
+            else:
+                yield from self._pulse(row, cols, wanted * (1.0 + r_series * g_model), t_end - t_done)
             t_done = t_end
 
     def _row_drive(self, row: int, cols: np.ndarray, wanted: np.ndarray, g_model: np.ndarray) -> np.ndarray:
-        """Bit-line drives (V, per column of ``cols``) that put ``wanted`` on each 1T1R cell of ``row``.
+        """Bit-line drives (V, every column of the row) that put ``wanted`` on the 1T1R cells (row, cols)
+        and 0 V on the row's other cells.
 
         The row is the exact ladder of :mod:`cosim.solve.row_ladder` with the model's conductances; the
         cell voltages are linear in the drives (a matrix built from one batched ladder solve), and the
@@ -331,7 +342,7 @@ class WriteVerify(_Scheme):
         """
         lay = self.arr.crossbar.layout
         n = self.arr.cols
-        g = np.full(n, 1e-12)
+        g = np.maximum(np.nan_to_num(self.row_g, nan=0.0), 1e-12)   # every cell of the row conducts
         g[cols] = np.maximum(g_model, 1e-12)
         r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
         r_t = lay.r_on_transistor[row]
@@ -344,9 +355,9 @@ class WriteVerify(_Scheme):
         drive = np.linalg.solve(response, w)
         if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(w) * divider):
             drive = w * divider
-        return drive[cols]
+        return drive
 
-    DRIVE_LIMIT = 3.0
+    DRIVE_LIMIT = 1e3
 
     def _pulse(self, row: int, cols: np.ndarray, drive: np.ndarray, width: float):
         arr = self.arr
