@@ -287,3 +287,21 @@ def test_rate_is_the_euler_increment_and_zero_for_frozen_cells():
     assert rate[dev.faults.stuck_off].tolist() == [0.0] and rate[2] == 0.0
     exact = 4.03e-8 * (1.2 / 0.5 - 1)
     assert rate[1] == pytest.approx(exact, rel=1e-14)
+
+
+def test_subset_methods_match_whole_array_methods():
+    """conductance_of / rate_of / step_of on a subset equal the whole-array methods on those cells."""
+    from cosim.devices import Nonidealities, Uniform
+
+    a = VTEAM.preset("Pt/Hf/Ti", n=12, rng=4, c2c={"r_off": Uniform(0.9, 1.1)},
+                     nonideal=Nonidealities(levels=8, stuck_on=0.1, failed_to_form=0.1))
+    b = VTEAM.preset("Pt/Hf/Ti", n=12, rng=4, c2c={"r_off": Uniform(0.9, 1.1)},
+                     nonideal=Nonidealities(levels=8, stuck_on=0.1, failed_to_form=0.1))
+    cells = np.array([1, 4, 5, 9])
+    v_all = np.zeros(12)
+    v_all[cells] = [0.9, -0.7, 0.6, 1.2]
+    assert np.array_equal(a.conductance_of(cells), a.conductance(noisy=False)[cells])
+    assert np.array_equal(a.rate_of(cells, v_all[cells]), a.rate(v_all)[cells])
+    a.step_of(cells, v_all[cells], 1e-3)
+    b.step(v_all, 1e-3)
+    assert np.allclose(a.state, b.state, rtol=1e-12, atol=0)

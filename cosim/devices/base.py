@@ -186,6 +186,49 @@ class DeviceArray:
         i = self._ideal_current(v, self._state, self._cell)
         return np.where(self._frozen, 0.0, self._rate(v, self._state, self._cell, i))
 
+    # ----------------------------------------------------------------- a subset of the cells
+    # The event engine drives one row of an array at a time; these work on ``cells`` (indices) only,
+    # with the same physics, faults and finite levels as the whole-array methods.
+    def state_of(self, cells: np.ndarray) -> np.ndarray:
+        """The state of ``cells`` (indices), a copy."""
+        return self._state[cells]
+
+    def conductance_of(self, cells: np.ndarray) -> np.ndarray:
+        """Noise-free read conductance (S) of ``cells`` (indices)."""
+        cell = {k: a[cells] for k, a in self._cell.items()}
+        v_read = cell[self.V_READ_FIELD]
+        s = self._state[cells]
+        return self._observed_subset(v_read, s, self._ideal_current(v_read, s, cell), cells, cell) / v_read
+
+    def rate_of(self, cells: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """d(state)/dt of ``cells`` at voltages ``v`` (V, one per cell); no state change."""
+        cell = {k: a[cells] for k, a in self._cell.items()}
+        s = self._state[cells]
+        return np.where(self._frozen[cells], 0.0, self._rate(v, s, cell, self._ideal_current(v, s, cell)))
+
+    def step_of(self, cells: np.ndarray, v: np.ndarray, dt: float) -> None:
+        """Advance ``cells`` by one step of ``dt`` s under voltages ``v`` (V); the others are untouched."""
+        dt = self._check_dt(dt)
+        if self.c2c:
+            self._switching_events(v, subset=cells)
+        cell = {k: a[cells] for k, a in self._cell.items()}
+        s = self._state[cells]
+        new = self._advance(v, s, cell, dt, self._ideal_current(v, s, cell))
+        self._state[cells] = np.where(self._frozen[cells], s, new)
+
+    def _observed_subset(self, v, s, i_phys, cells, cell) -> np.ndarray:
+        i = i_phys
+        spec = self.nonideal
+        if spec.levels is not None:
+            g = self._ideal_conductance(s, cell)
+            g_off = self._ideal_conductance(self._state_off(cell), cell)
+            g_on = self._ideal_conductance(self._state_on(cell), cell)
+            i = i * (snap_to_levels(g, g_off, g_on, spec.levels, spec.level_spacing) / g)
+        unformed = self._faults.unformed[cells]
+        if unformed.any():
+            i = np.where(unformed, v * self._unformed_conductance()[cells], i)
+        return i
+
     def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(G at the high-resistance bound, G at the low-resistance bound), each (n,) S, fault-free."""
         return (self._ideal_conductance(self._state_off(self._cell), self._cell),

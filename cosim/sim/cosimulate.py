@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
+from cosim.solve.row_ladder import single_row_voltages
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def effective_rate(device, v_cells: np.ndarray, lo: np.ndarray, hi: np.ndarray) 
 
 def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
     """Apply ``bias`` for ``width_s`` seconds, stepping the devices with their real circuit voltages."""
+    if bias.floating_wl is None and bias.floating_bl is None and crossbar._single_row_path():
+        return _co_simulate_row(crossbar, device, bias, width_s, config)
     lo, hi = device.state_bounds()
     span = np.abs(hi - lo)
     span = np.where(span > 0, span, 1.0)
@@ -94,3 +97,50 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         t += dt
         substeps += 1
     return PulseOutcome(energy, substeps, sol)
+
+
+def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
+    """:func:`co_simulate` for a 1T1R array with one selected row: only that row's cells carry current.
+
+    Each sub-step solves the row's exact ladder (:mod:`cosim.solve.row_ladder`) and steps only the
+    row's devices; the power is what the sources deliver, ``v_row * sum(i) - sum(v_bl * i)``. The
+    whole array is stamped and solved once, at the end, for the reported operating point.
+    """
+    lay = crossbar.layout
+    row = int(np.flatnonzero(crossbar.selected_rows)[0])
+    n = crossbar.cols
+    cells = row * n + np.arange(n)
+    r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
+    r_t, r_wl, r_s = lay.r_on_transistor[row], lay.r_wl[row], float(lay.r_source[row])
+    v_row = float(np.asarray(bias.v_wl, float)[row])
+    e = np.asarray(bias.v_bl, float)
+    lo, hi = device.state_bounds()
+    lo, hi = np.minimum(lo, hi)[cells], np.maximum(lo, hi)[cells]
+    span = np.where(hi > lo, hi - lo, 1.0)
+
+    def row_state():
+        g = device.conductance_of(cells)
+        y = 1.0 / (1.0 / g + r_t + r_down)
+        u = single_row_voltages(g, r_t, r_wl, r_s, r_down, np.array([v_row]), e[None, :])[0]
+        i_cell = (u - e) * y
+        return i_cell / g, v_row * i_cell.sum() - float(e @ i_cell)
+
+    t, energy, substeps = 0.0, 0.0, 0
+    v_cells, power = row_state()
+    while t < width_s:
+        if substeps >= config.max_substeps:
+            raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
+                               f"({t:.3e} of {width_s:.3e} s done); raise CosimConfig.max_substeps")
+        rate = device.rate_of(cells, v_cells)
+        state = device.state_of(cells)
+        rate = np.where(((state <= lo) & (rate < 0)) | ((state >= hi) & (rate > 0)), 0.0, rate)
+        speed = np.max(np.abs(rate) / span)
+        dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
+        device.step_of(cells, v_cells, dt)
+        v_new, p_new = row_state()
+        energy += 0.5 * (power + p_new) * dt
+        v_cells, power = v_new, p_new
+        t += dt
+        substeps += 1
+    stamp(crossbar, device)
+    return PulseOutcome(energy, substeps, solve(crossbar, bias))
