@@ -193,12 +193,15 @@ class DeviceArray:
         """The state of ``cells`` (indices), a copy."""
         return self._state[cells]
 
-    def conductance_of(self, cells: np.ndarray) -> np.ndarray:
-        """Noise-free read conductance (S) of ``cells`` (indices)."""
+    def conductance_of(self, cells: np.ndarray, noisy: bool = False) -> np.ndarray:
+        """Read conductance (S) of ``cells`` (indices); with read noise if ``noisy``."""
         cell = {k: a[cells] for k, a in self._cell.items()}
         v_read = cell[self.V_READ_FIELD]
         s = self._state[cells]
-        return self._observed_subset(v_read, s, self._ideal_current(v_read, s, cell), cells, cell) / v_read
+        g = self._observed_subset(v_read, s, self._ideal_current(v_read, s, cell), cells, cell) / v_read
+        if noisy and self.nonideal.read_noise > 0:
+            g = g * (1.0 + self.nonideal.read_noise * self._rng.standard_normal(g.size))
+        return g
 
     def rate_of(self, cells: np.ndarray, v: np.ndarray) -> np.ndarray:
         """d(state)/dt of ``cells`` at voltages ``v`` (V, one per cell); no state change."""

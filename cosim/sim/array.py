@@ -8,7 +8,7 @@ from enum import Enum
 import numpy as np
 
 from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
-from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, co_simulate, stamp
+from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, co_simulate, row_currents, stamp
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.solve.crossbar import Crossbar
@@ -147,7 +147,7 @@ class Array:
         self.aging.reprogrammed(np.abs(after - before) > 1e-12 * np.abs(before), 1.0 / after)
         rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
         self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", rows, [], np.ravel(bias.v_wl).tolist(),
-                                      np.ravel(bias.v_bl).tolist(), outcome.final.sense_currents.tolist(),
+                                      np.ravel(bias.v_bl).tolist(), np.ravel(outcome.sense_currents).tolist(),
                                       outcome.energy_j, self.temperature, note))
         yield self.engine.env.timeout(width_s)
         return outcome
@@ -155,24 +155,44 @@ class Array:
     def read_process(self, V, select_rows=None, note: str = ""):
         """Read: word lines at ``V`` (rows,) or (batch, rows), bit lines at their sense amplifiers."""
         v = np.asarray(V, float)
-        if self.is_1t1r:
-            self.crossbar.select_rows(select_rows)
-        try:
-            self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
-            sol = self.crossbar.solve(v)
-        finally:
-            stamp(self.crossbar, self.device)
-            if self.is_1t1r:
+        row = self._single_driven_row(v, select_rows)
+        if row is not None:      # a 1T1R row read: only that row's cells conduct
+            self.crossbar.select_rows([row])
+            try:
+                currents, _ = row_currents(self.crossbar, self.device, row, float(v[row]), np.zeros(self.cols),
+                                           noisy=True)
+            finally:
                 self.crossbar.select_rows(None)
+            sol_currents, power = currents, float(v[row] * currents.sum())
+        else:
+            if self.is_1t1r:
+                self.crossbar.select_rows(select_rows)
+            try:
+                self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+                sol = self.crossbar.solve(v)
+            finally:
+                stamp(self.crossbar, self.device)
+                if self.is_1t1r:
+                    self.crossbar.select_rows(None)
+            sol_currents, power = sol.sense_currents, float(np.sum(sol.power))
         n_vectors = 1 if v.ndim == 1 else v.shape[0]
         duration = self.timing.read_s * n_vectors
-        energy = float(np.sum(sol.power)) * self.timing.read_s
+        energy = power * self.timing.read_s
         rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
         self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, [], v.ravel().tolist() if v.ndim == 1 else [],
-                                      [], np.ravel(sol.sense_currents).tolist() if v.ndim == 1 else [],
+                                      [], np.ravel(sol_currents).tolist() if v.ndim == 1 else [],
                                       energy, self.temperature, note))
         yield self.engine.env.timeout(duration)
-        return ReadOutcome(sol.sense_currents, energy)
+        return ReadOutcome(sol_currents, energy)
+
+    def _single_driven_row(self, v: np.ndarray, select_rows) -> int | None:
+        """The row of a 1T1R read that selects one row and drives only it (None otherwise)."""
+        if not self.is_1t1r or select_rows is None or v.ndim != 1 or v.shape != (self.rows,):
+            return None
+        rows = np.atleast_1d(select_rows)
+        if rows.size != 1 or rows.dtype == bool or np.any(np.delete(v, int(rows[0])) != 0):
+            return None
+        return int(rows[0]) if self.crossbar._single_row_path_for(int(rows[0])) else None
 
     def read_cell_process(self, row: int, col: int, unselected="floating", voltage: float | None = None):
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""

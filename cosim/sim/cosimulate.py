@@ -47,11 +47,13 @@ class Bias:
 
 @dataclass
 class PulseOutcome:
-    """What one co-simulated pulse did."""
+    """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), and the
+    full operating point at its end (None when the pulse ran in row mode)."""
 
     energy_j: float
     substeps: int
-    final: CrossbarSolution
+    sense_currents: np.ndarray
+    final: CrossbarSolution | None = None
 
 
 def stamp(crossbar: Crossbar, device) -> None:
@@ -96,7 +98,7 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         energy += 0.5 * (p_start + float(sol.power)) * dt
         t += dt
         substeps += 1
-    return PulseOutcome(energy, substeps, sol)
+    return PulseOutcome(energy, substeps, sol.sense_currents, sol)
 
 
 def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
@@ -104,14 +106,11 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
 
     Each sub-step solves the row's exact ladder (:mod:`cosim.solve.row_ladder`) and steps only the
     row's devices; the power is what the sources deliver, ``v_row * sum(i) - sum(v_bl * i)``. The
-    whole array is stamped and solved once, at the end, for the reported operating point.
+    circuit's stamped conductances are left for the next whole-array operation to refresh.
     """
-    lay = crossbar.layout
     row = int(np.flatnonzero(crossbar.selected_rows)[0])
     n = crossbar.cols
     cells = row * n + np.arange(n)
-    r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
-    r_t, r_wl, r_s = lay.r_on_transistor[row], lay.r_wl[row], float(lay.r_source[row])
     v_row = float(np.asarray(bias.v_wl, float)[row])
     e = np.asarray(bias.v_bl, float)
     lo, hi = device.state_bounds()
@@ -119,14 +118,11 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
     span = np.where(hi > lo, hi - lo, 1.0)
 
     def row_state():
-        g = device.conductance_of(cells)
-        y = 1.0 / (1.0 / g + r_t + r_down)
-        u = single_row_voltages(g, r_t, r_wl, r_s, r_down, np.array([v_row]), e[None, :])[0]
-        i_cell = (u - e) * y
-        return i_cell / g, v_row * i_cell.sum() - float(e @ i_cell)
+        i_cell, g = row_currents(crossbar, device, row, v_row, e)
+        return i_cell / g, v_row * i_cell.sum() - float(e @ i_cell), i_cell
 
     t, energy, substeps = 0.0, 0.0, 0
-    v_cells, power = row_state()
+    v_cells, power, i_cell = row_state()
     while t < width_s:
         if substeps >= config.max_substeps:
             raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
@@ -137,10 +133,28 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
         speed = np.max(np.abs(rate) / span)
         dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
         device.step_of(cells, v_cells, dt)
-        v_new, p_new = row_state()
+        v_new, p_new, i_cell = row_state()
         energy += 0.5 * (power + p_new) * dt
         v_cells, power = v_new, p_new
         t += dt
         substeps += 1
-    stamp(crossbar, device)
-    return PulseOutcome(energy, substeps, solve(crossbar, bias))
+    return PulseOutcome(energy, substeps, i_cell)
+
+
+def row_currents(crossbar: Crossbar, device, row: int, v_row: float, v_bl: np.ndarray,
+                 noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cell currents (A) of the only selected row of a 1T1R array, and the cells' conductances (S).
+
+    The row's exact ladder with the devices' (optionally noisy) read conductances; ``v_bl`` are the
+    voltages held at the bit-line ends. The cell currents are the sense currents of the columns.
+    """
+    lay = crossbar.layout
+    n = crossbar.cols
+    cells = row * n + np.arange(n)
+    g = device.conductance_of(cells, noisy)
+    r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
+    r_t = lay.r_on_transistor[row]
+    y = 1.0 / (1.0 / g + r_t + r_down)
+    u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.array([v_row]),
+                            np.asarray(v_bl, float)[None, :])[0]
+    return (u - v_bl) * y, g

@@ -378,14 +378,19 @@ class Crossbar:
             raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
         return arr.copy()
 
-    def _single_row_path(self) -> bool:
-        """1T1R, one selected row, open off-transistors, regular layout, linear cells: the O(N) ladder."""
-        if self.cell is not CellKind.ONE_T_ONE_R or np.count_nonzero(self._selected) != 1:
+    def _single_row_path_for(self, row: int) -> bool:
+        """Would selecting only ``row`` put this array on the O(N) ladder path? (structure cached)"""
+        if self.cell is not CellKind.ONE_T_ONE_R or not 0 <= row < self.rows:
             return False
-        if self._ladder_ok is None:   # the structural part, cached until an edit
+        if self._ladder_ok is None:
             self._ladder_ok = (bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
                                and self.is_linear)
         return self._ladder_ok
+
+    def _single_row_path(self) -> bool:
+        """1T1R, one selected row, open off-transistors, regular layout, linear cells: the O(N) ladder."""
+        selected = np.flatnonzero(self._selected)
+        return selected.size == 1 and self._single_row_path_for(int(selected[0]))
 
     def _solve_nested(self, v: np.ndarray) -> CrossbarSolution:
         vv = np.atleast_2d(v)
