@@ -193,6 +193,21 @@ class DeviceArray:
         """The state of ``cells`` (indices), a copy."""
         return self._state[cells]
 
+    def set_state_of(self, cells: np.ndarray, values: np.ndarray) -> None:
+        """Set the state of ``cells`` (clipped to their bounds); faulty cells keep theirs."""
+        cell = {k: a[cells] for k, a in self._cell.items()}
+        lo, hi = self._state_range(cell)
+        self._state[cells] = np.where(self._frozen[cells], self._state[cells], np.clip(values, lo, hi))
+
+    def state_for(self, cells: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """The state at which ``cells`` read conductance ``g`` (S; noise-free, unquantised), clipped to bounds."""
+        cell = {k: a[cells] for k, a in self._cell.items()}
+        g_off = self._ideal_conductance(self._state_off(cell), cell)
+        g_on = self._ideal_conductance(self._state_on(cell), cell)
+        g = np.clip(g, np.minimum(g_off, g_on), np.maximum(g_off, g_on))
+        lo, hi = self._state_range(cell)
+        return np.clip(self._state_from_conductance(g, cell), lo, hi)
+
     def conductance_of(self, cells: np.ndarray, noisy: bool = False) -> np.ndarray:
         """Read conductance (S) of ``cells`` (indices); with read noise if ``noisy``."""
         cell = {k: a[cells] for k, a in self._cell.items()}

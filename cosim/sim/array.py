@@ -135,7 +135,13 @@ class Array:
         width_s = check_duration(width_s, "pulse width")
         if width_s == 0:
             raise ValueError("pulse width must be > 0 s")
-        before = self.device.conductance(noisy=False)
+        # the cells this pulse can move: one selected 1T1R row, or every cell
+        rows = None if select_rows is None else np.atleast_1d(select_rows)
+        if self.is_1t1r and rows is not None and rows.size == 1 and rows.dtype != bool:
+            cells = int(rows[0]) * self.cols + np.arange(self.cols)
+        else:
+            cells = np.arange(self.rows * self.cols)
+        before = self.device.conductance_of(cells)
         if self.is_1t1r:
             self.crossbar.select_rows(select_rows)
         try:
@@ -143,10 +149,14 @@ class Array:
         finally:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
-        after = self.device.conductance(noisy=False)
-        self.aging.reprogrammed(np.abs(after - before) > 1e-12 * np.abs(before), 1.0 / after)
-        rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
-        self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", rows, [], np.ravel(bias.v_wl).tolist(),
+        after = self.device.conductance_of(cells)
+        moved = np.zeros(self.rows * self.cols, bool)
+        moved[cells] = np.abs(after - before) > 1e-12 * np.abs(before)
+        r_now = np.zeros(self.rows * self.cols)
+        r_now[cells] = 1.0 / after
+        self.aging.reprogrammed(moved, r_now)
+        self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", [] if rows is None else rows.tolist(), [],
+                                      np.ravel(bias.v_wl).tolist(),
                                       np.ravel(bias.v_bl).tolist(), np.ravel(outcome.sense_currents).tolist(),
                                       outcome.energy_j, self.temperature, note))
         yield self.engine.env.timeout(width_s)

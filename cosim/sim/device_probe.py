@@ -71,33 +71,24 @@ class DeviceDrive:
         the model's rate law. ``inf`` where the model says the cell cannot move that way.
         """
         dev = self.device
-        saved = dev.state
-        g_a, g_b = dev.conductance_bounds()
-        lo_g, hi_g = np.minimum(g_a, g_b)[cells], np.maximum(g_a, g_b)[cells]
-        g = _clipped_conductance(dev)
-        g[cells] = np.clip(g_to, lo_g, hi_g)
-        dev.set_conductance(g)
-        s_to = dev.state[cells]
-        g_start = np.clip(np.nan_to_num(g_from, nan=lo_g), lo_g, hi_g)
-        g[cells] = g_start
-        dev.set_conductance(g)
-        s = dev.state[cells]
+        saved = dev.state_of(cells)
+        s_to = dev.state_for(cells, g_to)
+        s = dev.state_for(cells, np.nan_to_num(g_from, nan=0.0))
         step = aim * (s_to - s) / substeps
-        drive = v_cell * (1.0 + r_series * g_start)
         sign = self.polarity(direction)
         total = np.zeros(cells.size)
-        full = dev.state
-        volts = np.zeros(dev.n)
-        for _ in range(substeps):
-            g_now = dev.conductance(noisy=False)[cells]
-            volts[cells] = sign * drive / (1.0 + r_series * g_now)
-            rate = dev.rate(volts)[cells]
-            ok = (rate != 0) & (np.sign(rate) == np.sign(step))
-            total += np.where(ok, np.abs(step) / np.where(ok, np.abs(rate), 1.0), np.inf)
-            s = s + step
-            full[cells] = s
-            dev.set_state(full)
-        dev.set_state(saved)
+        try:
+            dev.set_state_of(cells, s)
+            drive = v_cell * (1.0 + r_series * dev.conductance_of(cells))
+            for _ in range(substeps):
+                volts = sign * drive / (1.0 + r_series * dev.conductance_of(cells))
+                rate = dev.rate_of(cells, volts)
+                ok = (rate != 0) & (np.sign(rate) == np.sign(step))
+                total += np.where(ok, np.abs(step) / np.where(ok, np.abs(rate), 1.0), np.inf)
+                s = s + step
+                dev.set_state_of(cells, s)
+        finally:
+            dev.set_state_of(cells, saved)
         return total
 
 
