@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import lu_factor, lu_solve
 
 from cosim.sim.array import Array
 from cosim.sim.cosimulate import Bias
@@ -188,6 +189,9 @@ class WriteVerify(_Scheme):
         d = self.drive
         self.v_th = {+1: d.v_up, -1: d.v_down}
         self.v_read = config.read_voltage or arr.timing.read_voltage
+        # a pulse for cells the model cannot move (stuck): 1 % of the range at the planned voltage
+        self.fallback_width = {d: self.drive.width_for(d, config.v_plan, 0.01) for d in (+1, -1)}
+        self._response = None   # (row, conductances, LU factors) of the last row ladder model
 
     def run(self, target):
         target = self.check_target(target)
@@ -287,8 +291,7 @@ class WriteVerify(_Scheme):
                 v_cell = cfg.v_plan * self.v_th[d]
                 widths = self.drive.plan_widths(flat[cells], g_est[cells], target[row, cols[cells]], d, v_cell,
                                                 r_series[cells], cfg.aim)
-                fallback = self.drive.width_for(d, cfg.v_plan, 0.01)        # a cell the model cannot move
-                widths = np.where(np.isfinite(widths), widths, fallback)
+                widths = np.where(np.isfinite(widths), widths, self.fallback_width[d])   # the model says: cannot move
                 amp = np.minimum(v_cell * cfg.boost ** quiet[cells], cfg.v_max * self.v_th[d])
                 volts = np.zeros(n)
                 volts[cells] = self.drive.polarity(d) * amp
@@ -349,10 +352,11 @@ class WriteVerify(_Scheme):
         w = np.zeros(n)
         w[cols] = wanted
         divider = 1.0 + (r_t + r_down) * g
-        # column k of the response: cell voltages for a unit drive on bit line k (bit-line end at -1 V)
-        u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.zeros(n), -np.eye(n))
-        response = ((u + np.eye(n)) / divider[None, :]).T             # (cell j, drive k)
-        drive = np.linalg.solve(response, w)
+        if self._response is None or self._response[0] != row or not np.array_equal(self._response[1], g):
+            # column k of the response: cell voltages for a unit drive on bit line k (bit-line end at -1 V)
+            u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.zeros(n), -np.eye(n))
+            self._response = (row, g, lu_factor(((u + np.eye(n)) / divider[None, :]).T))   # (cell j, drive k)
+        drive = lu_solve(self._response[2], w)
         if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(w) * divider):
             drive = w * divider
         return drive
