@@ -1,9 +1,14 @@
 """Write disturb in a 1R array: V/2 versus V/3 half-select programming.
 
 Question: when a 32x32 1R array of Pt/Hf/Ti VTEAM cells is programmed cell by cell to a pattern at
-1.2 V, how much do the half-selected cells drift? With V/2 the half-selected cells see 0.6 V, above
-the device's 0.5 V RESET threshold (and beyond -0.53 V for SET); with V/3 they see 0.4 V, below both.
-Prints the disturb, the energy and the time of each scheme and saves a figure.
+1.2 V, how much do the half-selected cells drift? Every cell starts at the background conductance;
+only the pattern's cells are SET (at -1.2 V). With V/2 the half-selected cells see -0.6 V, beyond the
+device's -0.53 V SET threshold; with V/3 they see -0.4 V, inside it. The background cells are never
+pulsed, so any change in them is write disturb. Prints the disturb, the pattern's error, the energy
+and the time of each scheme and saves a figure. (Both open-loop schemes leave the pattern's cells
+short of their target: the half-selected cells' current sags the selected cell's voltage through the
+wires, and SET slows with the cube of the overdrive; write-verify, examples/engine_write_verify.py,
+closes that loop.)
 
     python examples/engine_half_select.py [--size 32] [--out out/]
 """
@@ -32,10 +37,9 @@ def run(size: int, scheme: str, seed: int = 3):
     eng = Engine(temperature=300.0)
     dev = VTEAM.preset("Pt/Hf/Ti", n=size * size, rng=seed)
     arr = eng.array(size, size, cell="1R", device=dev, seed=seed, r_wl=0.5, r_bl=0.5)
-    lo, hi = arr.conductance_bounds()
-    start = np.full((size, size), 2e-3)                      # every cell starts at 500 ohm
-    dev.set_conductance(start.ravel())
-    target = pattern(size, 1.0e-3, 5.0e-3)
+    background, on = 1.0e-3, 5.0e-3                          # S
+    dev.set_conductance(np.full(size * size, background))     # every cell starts at the background
+    target = pattern(size, background, on)
     rep = arr.program(target, scheme=scheme, tolerance=0.01, amplitude=1.2)
     return arr, target, rep
 
@@ -51,9 +55,12 @@ def main(argv=None):
         print(f"programming {args.size}x{args.size} with {scheme} at 1.2 V ...", flush=True)
         arr, target, rep = run(args.size, scheme)
         err = rep.error
+        untouched = rep.pulses == 0
+        drift = err[untouched]
         print(f"  {rep.summary()}")
-        print(f"  median |error| {np.median(np.abs(err)):.3%}, worst {np.max(np.abs(err)):.1%}, "
-              f"cells off by > 5 %: {np.mean(np.abs(err) > 0.05):.1%}")
+        print(f"  disturb: {np.mean(np.abs(drift) > 1e-3):.1%} of the {untouched.sum()} never-pulsed cells moved "
+              f"(mean drift {np.mean(drift):+.2%}, worst {np.max(np.abs(drift)):.1%}); "
+              f"programmed cells: median |error| {np.median(np.abs(err[~untouched])):.2%}")
         axes[k, 0].imshow(target * 1e3, cmap="viridis")
         axes[k, 0].set_title(f"{scheme}: target G (mS)")
         im = axes[k, 1].imshow(arr.conductances() * 1e3, cmap="viridis")
