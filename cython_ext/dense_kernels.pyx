@@ -59,9 +59,10 @@ def add_chain_admittance(double[::1, :] y, double[::1] q_col, double[::1] d, dou
                 dfk = df[k]
                 if dfk != 0.0:
                     for i in range(m):
-                        dfi = df[i] * dfk * w[group[i], gk]
-                        y[i, k] -= dfi
-                        acc -= dfi
+                        if df[i] != 0.0:    # cells of the grounded group have no row in w
+                            dfi = df[i] * dfk * w[group[i], gk]
+                            y[i, k] -= dfi
+                            acc -= dfi
                 y[k, k] += d[k]
                 q_col[k] = acc + d[k]
     if not ok:
