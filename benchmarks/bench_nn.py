@@ -24,18 +24,10 @@ from torch import nn
 from cosim.nn import ArrayConfig, patch_model
 from cosim.nn.data import accuracy, digits_mlp, digits_split, torch_threads, train
 from cosim.solve.crossbar import Crossbar
+from timing import best_time
 
 CIRCUIT_BUDGET = 3.0   # circuit-mode inference <= 3 x ideal mode
 PATCH_BUDGET_S = 5.0   # patch + statistical programming of a 512 x 512 Linear
-
-
-def best_time(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def inference(repeat: int, n_inputs: int) -> None:

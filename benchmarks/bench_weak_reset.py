@@ -18,17 +18,9 @@ import time
 import numpy as np
 
 from cosim.devices.weak_reset import WeakResetHfOx
+from timing import best_time
 
 BUDGET_S = 0.1  # issue 4: one pulse step on 1,000,000 cells
-
-
-def best_time(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
