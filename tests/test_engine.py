@@ -196,3 +196,15 @@ def test_engine_temperature_validation_and_profile():
     assert eng.temperature == 350.0
     eng.run()
     assert eng.temperature == 400.0 and eng.now == 20.0
+
+
+def test_write_verify_amplitude_is_the_planned_cell_voltage():
+    eng = Engine()
+    arr = eng.array(4, 4, cell="1T1R", seed=3)
+    target = random_targets(arr, 2)
+    with pytest.raises(ValueError, match="threshold"):
+        arr.program(target, scheme="write-verify", amplitude=0.3)
+    rep = arr.program(target, scheme="write-verify", tolerance=0.01, amplitude=0.9)
+    assert rep.success_rate >= 0.99
+    pulses = [r for r in arr.trace if r.operation == "pulse"]
+    assert max(max(abs(v) for v in r.v_bl) for r in pulses) > 0.9     # drives above the cell voltage (divider)

@@ -317,9 +317,10 @@ class Array:
                 config=None):
         """Program every cell to ``target_G`` (rows, cols) siemens with ``scheme``; returns its report.
 
-        Schemes: "write-verify" (ISPP with a read after each pulse), "1t1r-row" (row-parallel, open
+        Schemes: "write-verify" (model-predictive pulses, a verify read after each), "1t1r-row" (row-parallel, open
         loop), "v/2" and "v/3" (1R half-select, cell by cell, open loop). ``amplitude`` (V) overrides
-        the scheme's programming voltage; ``config`` its full configuration dataclass.
+        the scheme's programming voltage (write-verify: the planned voltage across the cells);
+        ``config`` its full configuration dataclass.
         """
         from cosim.sim.schemes import make_scheme
 

@@ -188,9 +188,14 @@ class WriteVerify(_Scheme):
         self.cfg = config
         d = self.drive
         self.v_th = {+1: d.v_up, -1: d.v_down}
+        # the planned cell voltage per direction: ``amplitude`` (V) when given, else v_plan x threshold
+        if amplitude is not None and amplitude <= max(d.v_up, d.v_down):
+            raise ValueError(f"write-verify amplitude {amplitude} V must exceed the device thresholds "
+                             f"({d.v_up:.3g} V up, {d.v_down:.3g} V down)")
+        self.v_cell = {k: (amplitude if amplitude is not None else config.v_plan * v) for k, v in self.v_th.items()}
         self.v_read = config.read_voltage or arr.timing.read_voltage
         # a pulse for cells the model cannot move (stuck): 1 % of the range at the planned voltage
-        self.fallback_width = {d: self.drive.width_for(d, config.v_plan, 0.01) for d in (+1, -1)}
+        self.fallback_width = {k: d.width_for(k, self.v_cell[k] / self.v_th[k], 0.01) for k in (+1, -1)}
         self._response = None   # (row, conductances, LU factors) of the last row ladder model
 
     def run(self, target):
@@ -288,7 +293,7 @@ class WriteVerify(_Scheme):
                 cells = active & (direction == d)
                 if not cells.any():
                     continue
-                v_cell = cfg.v_plan * self.v_th[d]
+                v_cell = self.v_cell[d]
                 widths = self.drive.plan_widths(flat[cells], g_est[cells], target[row, cols[cells]], d, v_cell,
                                                 r_series[cells], cfg.aim)
                 widths = np.where(np.isfinite(widths), widths, self.fallback_width[d])   # the model says: cannot move
