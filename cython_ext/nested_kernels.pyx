@@ -60,6 +60,7 @@ cdef struct Grid:
     const double* cw
     const double* cb
     const double* cc
+    const int64_t* ymap  # row of Y holding each unknown (NULL: row = unknown)
 
 
 cdef struct Level:
@@ -115,6 +116,7 @@ cdef Grid make_grid(const double[:, ::1] du, const double[:, ::1] db, const doub
     g.cw = &cw[0, 0]
     g.cb = &cb[0, 0]
     g.cc = &cc[0, 0]
+    g.ymap = NULL
     return g
 
 
@@ -599,6 +601,7 @@ cdef struct LevelData:
     double* panels
     double* chain_d
     double* chain_l
+    const unsigned char* active   # per node: 0 = skip its subtree in a pruned sweep (NULL: all active)
 
 
 cdef inline void set_positions(int* pos, const int64_t* gidx, int64_t f, bint on) noexcept nogil:
@@ -658,24 +661,31 @@ cdef int factor_node(const Grid* g, const LevelData* lev, const LevelData* child
     return 0
 
 
-cdef inline void gather(const double* Y, const int64_t* gidx, int64_t n, double* W, int64_t nrhs) noexcept nogil:
+cdef inline int64_t yrow(const Grid* g, int64_t unknown) noexcept nogil:
+    """Row of Y holding an unknown."""
+    return g.ymap[unknown] if g.ymap != NULL else unknown
+
+
+cdef inline void gather(const Grid* g, const double* Y, const int64_t* gidx, int64_t n, double* W,
+                        int64_t nrhs) noexcept nogil:
     cdef int64_t i
     if nrhs == 1:
         for i in range(n):
-            W[i] = Y[gidx[i]]
+            W[i] = Y[yrow(g, gidx[i])]
         return
     for i in range(n):
-        memcpy(W + i * nrhs, Y + gidx[i] * nrhs, nrhs * sizeof(double))
+        memcpy(W + i * nrhs, Y + yrow(g, gidx[i]) * nrhs, nrhs * sizeof(double))
 
 
-cdef inline void scatter(double* Y, const int64_t* gidx, int64_t n, const double* W, int64_t nrhs) noexcept nogil:
+cdef inline void scatter(const Grid* g, double* Y, const int64_t* gidx, int64_t n, const double* W,
+                         int64_t nrhs) noexcept nogil:
     cdef int64_t i
     if nrhs == 1:
         for i in range(n):
-            Y[gidx[i]] = W[i]
+            Y[yrow(g, gidx[i])] = W[i]
         return
     for i in range(n):
-        memcpy(Y + gidx[i] * nrhs, W + i * nrhs, nrhs * sizeof(double))
+        memcpy(Y + yrow(g, gidx[i]) * nrhs, W + i * nrhs, nrhs * sizeof(double))
 
 
 cdef inline void axpy_row(double* Y, int64_t row, double a, const double* x, int64_t nrhs) noexcept nogil:
@@ -701,14 +711,14 @@ cdef int forward_node(const Grid* g, const LevelData* lev, const LevelData* chil
     cdef const double* U
     f = front_nodes(g, &nd, w.gidx, &p)
     memset(W, 0, f * nrhs * sizeof(double))
-    gather(Y, w.gidx, p, W, nrhs)
+    gather(g, Y, w.gidx, p, W, nrhs)
     if nd.kind != LEAF:
         set_positions(w.pos, w.gidx, f, True)
         bind_chain(&ch, w, max_front)
         chain_of(g, &nd, &ch)
-        gather(Y, ch.gidx, ch.n, T, nrhs)
+        gather(g, Y, ch.gidx, ch.n, T, nrhs)
         tri_solve(ch.n, lev.chain_d + lev.chain_off[k], lev.chain_l + lev.chain_off[k], T, nrhs)
-        scatter(Y, ch.gidx, ch.n, T, nrhs)
+        scatter(g, Y, ch.gidx, ch.n, T, nrhs)
         for i in range(ch.n):
             axpy_row(W, i, ch.cell[i], T + i * nrhs, nrhs)
         if ch.end0 >= 0:
@@ -726,7 +736,7 @@ cdef int forward_node(const Grid* g, const LevelData* lev, const LevelData* chil
                 axpy_row(W, w.cgidx[pc + i], 1.0, U + i * nrhs, nrhs)
         set_positions(w.pos, w.gidx, f, False)
     forward_front(lev.panels + lev.panel_off[k], <int>f, <int>p, W, <int>nrhs)
-    scatter(Y, w.gidx, p, W, nrhs)
+    scatter(g, Y, w.gidx, p, W, nrhs)
     memcpy(vec_out, W + p * nrhs, (f - p) * nrhs * sizeof(double))
     return 0
 
@@ -740,9 +750,9 @@ cdef void backward_node(const Grid* g, const LevelData* lev, int64_t k, Work* w,
     cdef double* W = w.F
     cdef double* T = w.Z
     f = front_nodes(g, &nd, w.gidx, &p)
-    gather(Y, w.gidx, f, W, nrhs)
+    gather(g, Y, w.gidx, f, W, nrhs)
     backward_front(lev.panels + lev.panel_off[k], <int>f, <int>p, W, <int>nrhs)
-    scatter(Y, w.gidx, p, W, nrhs)
+    scatter(g, Y, w.gidx, p, W, nrhs)
     if nd.kind == LEAF:
         return
     bind_chain(&ch, w, max_front)
@@ -751,12 +761,12 @@ cdef void backward_node(const Grid* g, const LevelData* lev, int64_t k, Work* w,
         for r in range(nrhs):
             T[i * nrhs + r] = ch.cell[i] * W[i * nrhs + r]
     if ch.end0 >= 0:
-        axpy_row(T, 0, ch.g_end0, Y + ch.end0 * nrhs, nrhs)
+        axpy_row(T, 0, ch.g_end0, Y + yrow(g, ch.end0) * nrhs, nrhs)
     if ch.end1 >= 0:
-        axpy_row(T, ch.n - 1, ch.g_end1, Y + ch.end1 * nrhs, nrhs)
+        axpy_row(T, ch.n - 1, ch.g_end1, Y + yrow(g, ch.end1) * nrhs, nrhs)
     tri_solve(ch.n, lev.chain_d + lev.chain_off[k], lev.chain_l + lev.chain_off[k], T, nrhs)
     for i in range(ch.n):
-        axpy_row(Y, ch.gidx[i], 1.0, T + i * nrhs, nrhs)
+        axpy_row(Y, yrow(g, ch.gidx[i]), 1.0, T + i * nrhs, nrhs)
 
 
 # ---- the whole tree ------------------------------------------------------------------------------
@@ -775,6 +785,10 @@ cdef struct Tree:
     int64_t top_size, sub_size
     bint vectors          # sizes from boundary rows x nrhs (solve) instead of packed updates (factor)
     int64_t nrhs
+
+
+cdef inline bint is_active(const LevelData* lev, int64_t k) noexcept nogil:
+    return lev.active == NULL or lev.active[k] != 0
 
 
 cdef inline int64_t update_size(const Tree* tr, int d, int64_t k) noexcept nogil:
@@ -816,6 +830,9 @@ cdef int forward_subtree(const Grid* g, const Tree* tr, int d, int64_t k, double
     """Forward substitution at node k of level d and its descendants in postorder."""
     cdef double* second = NULL
     cdef const LevelData* child = NULL
+    if not is_active(&tr.lev[d], k):      # no right-hand side inside: zero pivots, zero update
+        memset(stack, 0, update_size(tr, d, k) * sizeof(double))
+        return 0
     if tr.lev[d].geo.kind != LEAF:
         child = &tr.lev[d + 1]
         second = stack + update_size(tr, d + 1, 2 * k)
@@ -848,6 +865,9 @@ cdef int forward_top(const Grid* g, const Tree* tr, Work* w, double* Y, int64_t 
     cdef int64_t k
     for d in range(tr.split - 1, -1, -1):
         for k in range(tr.lev[d].geo.n):
+            if not is_active(&tr.lev[d], k):
+                memset(top_update(tr, d, k), 0, update_size(tr, d, k) * sizeof(double))
+                continue
             if forward_node(g, &tr.lev[d], &tr.lev[d + 1], k, w, top_update(tr, d, k),
                             top_update(tr, d + 1, 2 * k), top_update(tr, d + 1, 2 * k + 1), Y, tr.nrhs,
                             max_front) != 0:
@@ -857,13 +877,16 @@ cdef int forward_top(const Grid* g, const Tree* tr, Work* w, double* Y, int64_t 
 
 
 cdef Tree make_tree(list levels, int split, double[::1] top, double[::1] sub, int64_t top_size,
-                    int64_t sub_size, bint vectors, int64_t nrhs) except *:
+                    int64_t sub_size, bint vectors, int64_t nrhs, object active=None) except *:
     """C view of the Python level tuples (the arrays stay owned, and alive, in ``levels``)."""
     cdef Tree tr
     cdef int d
     cdef const int64_t[::1] r0, r1, c0, c1, line, panel_off, chain_off, update_off, boundary_off
     cdef double[::1] panels, chain_d, chain_l
+    cdef const unsigned char[::1] flags
     tr.n_levels = len(levels)
+    if active is not None and len(active) != tr.n_levels:
+        raise ValueError("active needs one flag array per level")
     tr.split = split
     tr.lev = <LevelData*>malloc(tr.n_levels * sizeof(LevelData))
     if tr.lev == NULL:
@@ -875,6 +898,13 @@ cdef Tree make_tree(list levels, int split, double[::1] top, double[::1] sub, in
         tr.lev[d].panel_off, tr.lev[d].chain_off = &panel_off[0], &chain_off[0]
         tr.lev[d].update_off, tr.lev[d].boundary_off = &update_off[0], &boundary_off[0]
         tr.lev[d].panels, tr.lev[d].chain_d, tr.lev[d].chain_l = &panels[0], &chain_d[0], &chain_l[0]
+        tr.lev[d].active = NULL
+        if active is not None:
+            flags = active[d]
+            if flags.shape[0] != tr.lev[d].geo.n:
+                free(tr.lev)
+                raise ValueError("active flags must have one entry per node of their level")
+            tr.lev[d].active = &flags[0]
     tr.n_sub = tr.lev[split].geo.n
     if top.shape[0] < 2 * top_size or sub.shape[0] < tr.n_sub * sub_size:
         free(tr.lev)
@@ -917,20 +947,42 @@ def factor_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, c
     return result
 
 
+cdef const int64_t[::1] check_ymap(object ymap, Grid* g, int64_t y_rows) except *:
+    """Validate the optional row map of Y and point the grid at it."""
+    cdef const int64_t[::1] view
+    if ymap is None:
+        if y_rows != 2 * g.MN:
+            raise ValueError("Y must have 2 M N rows")
+        return None
+    arr = np.ascontiguousarray(ymap, dtype=np.int64)
+    if arr.shape != (2 * g.MN,) or (arr.size and (arr.min() < 0 or arr.max() >= y_rows)):
+        raise ValueError("ymap must have 2 M N entries, each a row of Y")
+    view = arr
+    g.ymap = &view[0]
+    return view
+
+
 def forward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, const double[:, ::1] cw,
                  const double[:, ::1] cb, const double[:, ::1] cc, int split,
                  double[::1] top, double[::1] sub, int64_t top_size, int64_t sub_size,
-                 double[:, ::1] Y, int[:, ::1] pos, double[:, ::1] scratch, int64_t max_front, int n_threads):
+                 double[:, ::1] Y, int[:, ::1] pos, double[:, ::1] scratch, int64_t max_front, int n_threads,
+                 active=None, ymap=None):
     """Forward substitution on ``Y`` (2 M N, nrhs), deepest level first (subtrees in parallel).
+
+    ``active`` (optional): one uint8 array per level, 0 for a node whose rectangle holds no nonzero
+    right-hand side; its subtree is skipped (its result is exactly zero). Flags must be closed upward.
+    ``ymap`` (optional): (2 M N,) int64, the row of ``Y`` holding each unknown (then ``Y`` may be a
+    compact array holding only the rows a pruned sweep touches); without it, row = unknown.
 
     ``top`` and ``sub`` as for factor_tree, sizes counted in boundary rows (times nrhs inside). ``scratch`` has a row of
     ``2 max_front nrhs`` doubles per thread.
     """
     cdef Grid g = make_grid(du, db, cw, cb, cc)
     cdef int64_t nrhs = Y.shape[1]
-    if Y.shape[0] != 2 * g.MN or scratch.shape[1] < 2 * max_front * nrhs:
-        raise ValueError("Y must have 2 M N rows and scratch rows 2 max_front nrhs doubles")
-    cdef Tree tr = make_tree(levels, split, top, sub, top_size * nrhs, sub_size * nrhs, True, nrhs)
+    cdef const int64_t[::1] ymap_view = check_ymap(ymap, &g, Y.shape[0])
+    if scratch.shape[1] < 2 * max_front * nrhs:
+        raise ValueError("scratch rows must hold 2 max_front nrhs doubles")
+    cdef Tree tr = make_tree(levels, split, top, sub, top_size * nrhs, sub_size * nrhs, True, nrhs, active)
     cdef Work* work = make_work(pos, scratch, max_front * nrhs, max_front, n_threads, 2 * g.MN)
     cdef double* Yp = &Y[0, 0]
     cdef int64_t i
@@ -950,14 +1002,21 @@ def forward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, 
 
 def backward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, const double[:, ::1] cw,
                   const double[:, ::1] cb, const double[:, ::1] cc, int split,
-                  double[:, ::1] Y, int[:, ::1] pos, double[:, ::1] scratch, int64_t max_front, int n_threads):
-    """Backward substitution on ``Y`` (after forward_tree), root first (subtrees in parallel)."""
+                  double[:, ::1] Y, int[:, ::1] pos, double[:, ::1] scratch, int64_t max_front, int n_threads,
+                  active=None, ymap=None):
+    """Backward substitution on ``Y`` (after forward_tree), root first (subtrees in parallel).
+
+    ``active`` (optional): one uint8 array per level, 0 for a node whose unknowns are not needed; it is
+    not back-substituted (its rows keep forward values). Flags must be closed upward (a node active
+    implies its parent active). ``ymap`` as for forward_tree.
+    """
     cdef Grid g = make_grid(du, db, cw, cb, cc)
     cdef int64_t nrhs = Y.shape[1]
-    if Y.shape[0] != 2 * g.MN or scratch.shape[1] < 2 * max_front * nrhs:
-        raise ValueError("Y must have 2 M N rows and scratch rows 2 max_front nrhs doubles")
+    cdef const int64_t[::1] ymap_view = check_ymap(ymap, &g, Y.shape[0])
+    if scratch.shape[1] < 2 * max_front * nrhs:
+        raise ValueError("scratch rows must hold 2 max_front nrhs doubles")
     cdef double[::1] no_buffer = np.zeros(0)
-    cdef Tree tr = make_tree(levels, split, no_buffer, no_buffer, 0, 0, True, nrhs)
+    cdef Tree tr = make_tree(levels, split, no_buffer, no_buffer, 0, 0, True, nrhs, active)
     cdef Work* work = make_work(pos, scratch, max_front * nrhs, max_front, n_threads, 2 * g.MN)
     cdef double* Yp = &Y[0, 0]
     cdef int64_t i, k, count
@@ -965,12 +1024,14 @@ def backward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db,
     with nogil:
         for d in range(split):
             for k in range(tr.lev[d].geo.n):
-                backward_node(&g, &tr.lev[d], k, work, Yp, nrhs, max_front)
+                if is_active(&tr.lev[d], k):
+                    backward_node(&g, &tr.lev[d], k, work, Yp, nrhs, max_front)
         for i in prange(tr.n_sub, schedule="dynamic", chunksize=1, num_threads=n_threads):
             t = threadid()
             for d in range(split, tr.n_levels):      # node i's descendants at level d: count of them
                 count = tr.lev[d].geo.n // tr.n_sub
                 for k in range(i * count, (i + 1) * count):
-                    backward_node(&g, &tr.lev[d], k, work + t, Yp, nrhs, max_front)
+                    if is_active(&tr.lev[d], k):
+                        backward_node(&g, &tr.lev[d], k, work + t, Yp, nrhs, max_front)
     free_work(work, n_threads)
     free(tr.lev)

@@ -103,6 +103,45 @@ def test_driver_current_equals_total_sense_current():
     assert driver.sum() == pytest.approx(solver.sense_currents(v).sum(), rel=1e-9)
 
 
+def full_solve_transfer_matrix(solver):
+    """T from unpruned solves: every node voltage, then each column's cell currents summed."""
+    m = solver.shape[0]
+    u, b = solver.node_voltages(np.eye(m))
+    return np.einsum("ij,ijk->kj", solver.values.g_cell, u - b)
+
+
+@pytest.mark.parametrize("m,n", [(1, 1), (1, 23), (19, 1), (2, 17), (17, 2), (13, 29), (31, 10), (48, 20)])
+@pytest.mark.parametrize("source,sense", [("finite", "finite"), ("zero", "zero"), ("mixed", "mixed")])
+def test_pruned_transfer_matrix_matches_full_solves(m, n, source, sense):
+    """The pruned sweeps (forward over subtrees with right-hand sides, backward over the bottom rows,
+    compact Y) against full solves and the general path, on non-square arrays and single lines."""
+    case = random_case(m, n, seed=31 * m + n, source=source, sense=sense, open_cells=0.05)
+    solver = NestedDissectionSolver(**case)
+    t = solver.transfer_matrix()
+    assert t.shape == (m, n)
+    assert rel_err(t, full_solve_transfer_matrix(solver)) <= 1e-10   # two KCL forms of the current
+    assert rel_err(t, general_path(case).transfer_matrix_general()) <= 1e-9
+    # the pruning touches only part of the grid on larger arrays
+    rows = solver._pruning[-1]
+    assert rows <= 2 * m * n + 1
+    if m * n >= 400:
+        assert rows < m * n
+
+
+def test_pruned_sense_currents_many_chunks_and_threads(monkeypatch):
+    """Several input chunks spread over threads give the same currents as one chunk on one thread."""
+    from cosim.solve import nested
+
+    case = random_case(26, 33, seed=12, source="mixed", sense="finite")
+    v = np.random.default_rng(7).uniform(-1, 1, (26, 11))
+    ref = NestedDissectionSolver(**case, n_threads=1).sense_currents(v)
+    monkeypatch.setattr(nested, "RHS_CHUNK_ELEMENTS", 2 * 26 * 33)   # chunks of 2 inputs
+    for n_threads in (1, 2, 3):
+        got = NestedDissectionSolver(**case, n_threads=n_threads).sense_currents(v)
+        assert rel_err(got, ref) <= 1e-13
+    assert rel_err(ref, (v.T @ full_solve_transfer_matrix(NestedDissectionSolver(**case))).T) <= 1e-10
+
+
 def test_result_independent_of_threads_and_leaf_size():
     case = random_case(45, 38, seed=8)
     v = np.random.default_rng(5).uniform(-1, 1, (45, 4))

@@ -268,14 +268,17 @@ class Crossbar:
     def transfer_matrix(self) -> np.ndarray:
         """Exact T (rows x cols) with ``read(V) == V @ T``: IR drop and sneak paths included.
 
-        Regular arrays use the structured column recursion; edited ones (broken segments, shorted or
-        open cells) the general sparse path. Only defined for linear cells.
+        Regular arrays with resistive lines use nested dissection (solves pruned to the driver and sense
+        edges; from 32 x 32 cells) or the structured column recursion (smaller, or ideal wires); edited
+        ones (broken segments, shorted or open cells) the general sparse path. Linear cells only.
         """
         if not self.is_linear:
             raise ValueError("transfer_matrix needs linear cells (nonlinearity 0); use read() for sinh cells")
         if self._transfer is None:
-            if self.layout.is_regular:
-                lay = self.layout
+            lay = self.layout
+            if self._nested_path(self.NESTED_TRANSFER_MIN_CELLS):
+                self._transfer = self.nested_solver().transfer_matrix()
+            elif lay.is_regular:
                 self._transfer = structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl,
                                                             lay.r_source, lay.r_sense)
             else:
@@ -316,11 +319,14 @@ class Crossbar:
 
     #: arrays with at least this many cells use nested dissection for a few inputs (below: sparse LU)
     NESTED_MIN_CELLS = 96 * 96
+    #: ... and for the transfer matrix (below: the structured column recursion)
+    NESTED_TRANSFER_MIN_CELLS = 32 * 32
 
-    def _nested_path(self) -> bool:
+    def _nested_path(self, min_cells: int | None = None) -> bool:
         """Large regular linear arrays with finite, non-zero line segments: nested dissection."""
         lay = self.layout
-        return (self.rows * self.cols >= self.NESTED_MIN_CELLS and lay.is_regular and self.is_linear
+        min_cells = self.NESTED_MIN_CELLS if min_cells is None else min_cells
+        return (self.rows * self.cols >= min_cells and lay.is_regular and self.is_linear
                 and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
 
     def nested_solver(self) -> NestedDissectionSolver:

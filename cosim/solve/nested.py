@@ -6,6 +6,9 @@ dissection tree of :mod:`cosim.solve.nested_tree`: each cut removes one column's
 row's bit-line nodes) as a dense separator, the isolated line left beside it is folded in by a
 tridiagonal solve, and the fronts are dense BLAS-3 blocks. Cost for an n x n array: O(n^3) flops
 (about 2e10 at 1024 x 1024), O(n^2 log n) memory; each right-hand side then costs O(n^2 log n).
+Sense currents (and the transfer matrix) need less: their right-hand sides sit next to the drivers
+and their answers next to the senses, so both sweeps skip the subtrees away from those edges, about
+O(n^2) per input.
 
 Ideal drivers and senses (0 ohm) are handled as pinned nodes (:mod:`cosim.solve.nested_values`).
 Line segments must be finite and non-zero: merged or broken segments belong to the general path,
@@ -17,6 +20,7 @@ first level with ``n_threads`` rectangles on OpenMP threads, BLAS limited to one
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import nullcontext
 
 import numpy as np
@@ -58,6 +62,7 @@ class NestedDissectionSolver:
         # front positions of every unknown, one row per thread (all -1 between uses)
         self._pos = np.full((self.n_threads, 2 * self.shape[0] * self.shape[1]), -1, dtype=np.int32)
         self._factors = self._factor()
+        self._pruning = None   # setup of the pruned sweeps of sense_currents, made on first use
 
     # ---- factorisation -------------------------------------------------------------------------
     def _factor(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -87,18 +92,20 @@ class NestedDissectionSolver:
         return [(int(lev.cut), lev.r0, lev.r1, lev.c0, lev.c1, lev.line, lev.panel_offset, lev.chain_offset,
                  lev.update_offset, lev.boundary_offset, *fac) for lev, fac in zip(self.levels, factors)]
 
-    def _buffer_sizes(self, offsets: str) -> tuple[int, int]:
+    def _buffer_sizes(self, offsets: str, split: int | None = None) -> tuple[int, int]:
         """Size of each of the two ``top`` buffers and of each subtree's postorder stack.
 
         Counted in doubles (``update_offset``: packed update matrices) or in boundary rows
-        (``boundary_offset``: update vectors, times the number of right-hand sides).
+        (``boundary_offset``: update vectors, times the number of right-hand sides). ``split``: the
+        level where the subtrees start (default: the one the solver's threads use).
         """
-        top = max([int(getattr(lev, offsets)[-1]) for lev in self.levels[:self._split]], default=0)
+        split = self._split if split is None else split
+        top = max([int(getattr(lev, offsets)[-1]) for lev in self.levels[:split]], default=0)
         # postorder stack of a node's subtree: first child's subtree, then the first child's update
         # below the second child's subtree, then the node's own update
         size = np.diff(getattr(self.levels[-1], offsets))
         peak = size
-        for depth in range(len(self.levels) - 2, self._split - 1, -1):
+        for depth in range(len(self.levels) - 2, split - 1, -1):
             below = size
             size = np.diff(getattr(self.levels[depth], offsets))
             peak = np.maximum.reduce([peak[0::2], below[0::2] + peak[1::2], size])
@@ -163,19 +170,137 @@ class NestedDissectionSolver:
             V: (M,) or (M, batch) driver voltages, V.
         Returns:
             (N,) or (N, batch) sense currents (the sum of each column's cell currents), A.
+
+        The solves run on a pruned tree: the right-hand sides are nonzero only next to the drivers (the
+        first columns), so the forward sweep skips every subtree whose rectangle holds none of them (its
+        forward result is exactly zero); the sense currents follow from the two bottom rows alone
+        (Kirchhoff's law at the sense node), so the backward sweep skips every subtree whose rectangle
+        misses them. Chunks of inputs run on the threads, each sweep on one thread.
         """
         v, single = self._check_inputs(V)
-        m, n = self.shape
-        chunk = int(np.clip(RHS_CHUNK_ELEMENTS // (m * n), 1, 64))
-        out = np.empty((n, v.shape[1]))
-        for start in range(0, v.shape[1], chunk):
-            u, b = self.node_voltages(v[:, start:start + chunk])
-            out[:, start:start + chunk] = np.einsum("ij,ijk->jk", self.values.g_cell, u - b)
+        out = self._pruned_sense_currents(v)
         return out[:, 0] if single else out
 
     def transfer_matrix(self) -> np.ndarray:
-        """T (M x N) with ``sense_currents(V) == V @ T`` (S): M solves, chunked."""
-        return self.sense_currents(np.eye(self.shape[0])).T.copy()
+        """T (M x N) with ``sense_currents(V) == V @ T`` (S): M pruned solves (see sense_currents)."""
+        return self._pruned_sense_currents(np.eye(self.shape[0])).T.copy()
+
+    def _pruned_sense_currents(self, v: np.ndarray) -> np.ndarray:
+        """Sense currents (N, batch) for checked driver voltages v (M, batch)."""
+        m, n = self.shape
+        vals = self.values
+        batch = v.shape[1]
+        if self._pruning is None:
+            self._pruning = self._prune()
+        rows, coef, word, forward_flags, backward_flags, ymap, y_rows = self._pruning
+
+        table = self._level_table(self._factors)
+        top_size, sub_size = self._buffer_sizes("boundary_offset", 0)
+        chunk = int(np.clip(RHS_CHUNK_ELEMENTS // (m * n), 1, 64))
+        starts = list(range(0, batch, chunk))
+        n_workers = min(self.n_threads, len(starts))
+        out = np.empty((n, batch))
+        errors = []
+
+        def work(my_starts):
+            try:
+                pos = np.full((1, 2 * m * n), -1, dtype=np.int32)
+                for start in my_starts:
+                    nrhs = min(chunk, batch - start)
+                    y = np.zeros((y_rows, nrhs))
+                    y[rows] = coef * v[word, start:start + nrhs]
+                    scratch = np.empty((1, 2 * self._max_front * nrhs))
+                    top, sub = np.empty(2 * top_size * nrhs), np.empty(sub_size * nrhs)
+                    forward_tree(table, *vals.arrays, 0, top, sub, top_size, sub_size, y, pos, scratch,
+                                 self._max_front, 1, active=forward_flags, ymap=ymap)
+                    backward_tree(table, *vals.arrays, 0, y, pos, scratch, self._max_front, 1,
+                                  active=backward_flags, ymap=ymap)
+                    out[:, start:start + nrhs] = self._sense_from_bottom(y, ymap)
+            except BaseException as exc:  # noqa: BLE001 -- re-raised in the calling thread
+                errors.append(exc)
+
+        with _single_threaded_blas():
+            threads = [threading.Thread(target=work, args=(starts[t::n_workers],)) for t in range(1, n_workers)]
+            for th in threads:
+                th.start()
+            work(starts[0::n_workers])
+            for th in threads:
+                th.join()
+        if errors:
+            raise errors[0]
+        return out
+
+    def _prune(self) -> tuple:
+        """Setup of the pruned sweeps: right-hand-side rows, flags per level, the compact row map of Y.
+
+        Returns (rows, coef, word, forward flags, backward flags, ymap, rows of Y): right-hand-side row
+        ``rows[k]`` of Y is ``coef[k]`` times the voltage of word line ``word[k]``.
+        """
+        m, n = self.shape
+        mn = m * n
+        # each nonzero right-hand-side row is a fixed coefficient times the voltage of one word line
+        coef = right_hand_side(self.values, np.ones((m, 1)))[:, 0]
+        unknowns = np.flatnonzero(coef)
+        has_rhs = np.zeros(mn, dtype=bool)
+        has_rhs[unknowns % mn] = True
+        needed = np.zeros((m, n), dtype=bool)
+        needed[max(m - 2, 0):] = True
+        forward_flags = self._active_flags(has_rhs.reshape(m, n))
+        backward_flags = self._active_flags(needed)
+        # Y holds only the unknowns that the active nodes eliminate (pivots and chains): every row the
+        # sweeps read or write (boundaries lie on active ancestors), the right-hand side and the bottom rows
+        # (marked by difference arrays: +1 where a run starts, -1 past its end, then running sums)
+        down = np.zeros((m + 1, n + 1), dtype=np.int32)      # column runs (vertical separators, leaves)
+        across = np.zeros((m + 1, n + 1), dtype=np.int32)    # row runs (horizontal separators)
+        for lev, fwd, bwd in zip(self.levels, forward_flags, backward_flags):
+            k = np.flatnonzero(fwd | bwd)
+            r0, r1, c0, c1, line = lev.r0[k], lev.r1[k], lev.c0[k], lev.c1[k], lev.line[k]
+            if lev.cut is Cut.VERTICAL:
+                np.add.at(down, (r0, line), 1)
+                np.add.at(down, (r1, line), -1)
+            elif lev.cut is Cut.HORIZONTAL:
+                np.add.at(across, (line, c0), 1)
+                np.add.at(across, (line, c1), -1)
+            else:                                             # a leaf: one column run per column
+                for dc in range(int((c1 - c0).max(initial=0))):
+                    col = c0 + dc
+                    inside = col < c1
+                    np.add.at(down, (r0[inside], col[inside]), 1)
+                    np.add.at(down, (r1[inside], col[inside]), -1)
+        used = (np.cumsum(down, axis=0)[:m, :n] > 0) | (np.cumsum(across, axis=1)[:m, :n] > 0)
+        sites = np.flatnonzero(used)
+        ymap = np.full(2 * mn, 2 * sites.size, dtype=np.int64)    # unused unknowns: a spare last row
+        ymap[sites] = np.arange(sites.size)
+        ymap[mn + sites] = sites.size + np.arange(sites.size)
+        return (ymap[unknowns], coef[unknowns, None], (unknowns % mn) // n, forward_flags, backward_flags,
+                ymap, 2 * sites.size + 1)
+
+    def _active_flags(self, sites: np.ndarray) -> list[np.ndarray]:
+        """Per level, uint8 flags: 1 where the node's rectangle holds a True site (closed upward)."""
+        m, n = self.shape
+        count = np.zeros((m + 1, n + 1), dtype=np.int32)
+        count[1:, 1:] = np.cumsum(np.cumsum(sites, axis=0, dtype=np.int32), axis=1)
+        return [np.ascontiguousarray((count[lev.r1, lev.c1] - count[lev.r0, lev.c1] - count[lev.r1, lev.c0]
+                                      + count[lev.r0, lev.c0]) > 0, dtype=np.uint8) for lev in self.levels]
+
+    def _sense_from_bottom(self, y: np.ndarray, ymap: np.ndarray) -> np.ndarray:
+        """Sense currents (N, batch) from the bottom rows of the solved voltages y (row of unknown: ymap).
+
+        Free sense: g_sense b[M-1, j]. Ideal sense (b[M-1, j] = 0): the currents into its node, from the
+        bit-line segment above and from the cell of the last row.
+        """
+        vals = self.values
+        m, n = self.shape
+        last = (m - 1) * n + np.arange(n)
+        u_last, b_last = y[ymap[last]], y[ymap[m * n + last]]
+        out = vals.g_sense[:, None] * b_last
+        pin = vals.pinned_sense
+        if np.any(pin):
+            into = vals.g_cell[-1, pin, None] * u_last[pin]
+            if m > 1:
+                into = into + vals.g_bl_last[pin, None] * y[ymap[m * n + last[pin] - n]]
+            out[pin] = into
+        return out
 
 
 def _thread_count(n_threads: int | None) -> int:

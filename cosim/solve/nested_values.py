@@ -32,6 +32,8 @@ class NodalValues:
         g_wl0: (M,) conductance of the first word-line segment (0 if N == 1).
         g_source: (M,) driver conductance (unused where pinned); pinned_source, pinned_sense: (M,), (N,)
             True where an ideal driver / sense pins the node.
+        g_sense: (N,) sense conductance (0 where pinned).
+        g_bl_last: (N,) conductance of the last bit-line segment (0 if M == 1).
     """
 
     diag_u: np.ndarray
@@ -44,6 +46,8 @@ class NodalValues:
     g_source: np.ndarray
     pinned_source: np.ndarray
     pinned_sense: np.ndarray
+    g_sense: np.ndarray | None = None
+    g_bl_last: np.ndarray | None = None
 
     @property
     def arrays(self) -> tuple[np.ndarray, ...]:
@@ -113,7 +117,8 @@ def nodal_values(g_cell, r_wl, r_bl, r_source, r_sense) -> NodalValues:
     if m > 1:
         c_bl[-2, pin_sns] = 0.0
     g_wl0 = gw[:, 0].copy() if n > 1 else np.zeros(m)
-    return NodalValues(diag_u, diag_b, c_wl, c_bl, c_cell, g.copy(), g_wl0, g_src, pin_src, pin_sns)
+    g_bl_last = gb[-1].copy() if m > 1 else np.zeros(n)
+    return NodalValues(diag_u, diag_b, c_wl, c_bl, c_cell, g.copy(), g_wl0, g_src, pin_src, pin_sns, g_sns, g_bl_last)
 
 
 def _diagonals(g, gw, gb, g_source, g_sense) -> tuple[np.ndarray, np.ndarray]:
