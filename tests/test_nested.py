@@ -6,6 +6,7 @@ from cosim import Crossbar
 from cosim.solve import structured
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_tree import Cut, build_levels
+from support import rel_err
 
 
 def log_uniform(rng, low, high, shape):
@@ -32,10 +33,6 @@ def general_path(case) -> Crossbar:
     for i, j in zip(*np.nonzero(g == 0)):
         xb.open_cell(int(i), int(j))
     return xb
-
-
-def rel_err(a, b):
-    return np.max(np.abs(a - b)) / np.max(np.abs(b))
 
 
 SHAPES = [(1, 1), (1, 9), (8, 1), (2, 2), (3, 3), (5, 9), (12, 4), (17, 17), (24, 31), (40, 23)]

@@ -11,22 +11,10 @@ import torch
 from torch import nn
 
 from cosim.nn import ArrayConfig, calibrate_adc, patch_model
-from cosim.nn.data import torch_threads
 from cosim.solve.crossbar import Crossbar
+from support import one_torch_thread, rel_err  # noqa: F401 (fixture)
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These layers are tiny: one thread is fastest, and spin-waiting threads cost a lot on a busy machine."""
-    with torch_threads(1):
-        yield
-
-
-def rel_err(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.max(np.abs(a - b)) / np.max(np.abs(b))
 
 
 # ---- ideal devices and wires: equal to the digital layers ---------------------------------------------

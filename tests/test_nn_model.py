@@ -13,17 +13,7 @@ from cosim.nn.aging import BOLTZMANN_EV
 from cosim.nn.layers import MemristiveConv2d, MemristiveLinear
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These layers are tiny: one thread is fastest, and spin-waiting threads cost a lot on a busy machine."""
-    with torch_threads(1):
-        yield
-from cosim.nn.data import torch_threads
-
-
-def rel_err(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+from support import one_torch_thread, rel_err  # noqa: F401 (fixture)
 
 
 class Net(nn.Module):

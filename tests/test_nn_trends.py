@@ -9,17 +9,11 @@ import numpy as np
 import pytest
 
 from cosim.nn import ArrayConfig, patch_model
-from cosim.nn.data import accuracy, digits_mlp, digits_split, torch_threads, train
+from cosim.nn.data import accuracy, digits_mlp, digits_split, train
+from support import one_torch_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
                                 reason="the digits data ship with scikit-learn")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These layers are tiny: one thread is fastest, and spin-waiting threads cost a lot on a busy machine."""
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")
