@@ -191,7 +191,7 @@ class Crossbar:
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
-        self._factored: tuple[bytes, FactoredCircuit] | None = None
+        self._factored: tuple[tuple, FactoredCircuit] | None = None
         self._transfer: np.ndarray | None = None
         self._nested: NestedDissectionSolver | None = None
 
@@ -232,10 +232,13 @@ class Crossbar:
         return self._compiled[key]
 
     def factored(self, floating_wl=None, floating_bl=None) -> FactoredCircuit:
-        """The general-path factorisation for the current values and floating lines (cached)."""
-        g = self._element_g(floating_wl, floating_bl)
-        key = g.tobytes()
+        """The general-path factorisation for the current values and floating lines (cached).
+
+        Value changes clear the cache (``_invalidate_values``), so the key only tells floating patterns apart.
+        """
+        key = tuple(None if m is None else np.asarray(m, bool).tobytes() for m in (floating_wl, floating_bl))
         if self._factored is None or self._factored[0] != key:
+            g = self._element_g(floating_wl, floating_bl)
             self._factored = (key, self.compiled(g).factor(g))
         return self._factored[1]
 

@@ -98,11 +98,10 @@ class CompiledCircuit:
         add(E, ta[tt], tb[tt], e, 1.0); add(E, ta[tt], ta[tt], e, -1.0)
         add(E, tb[tt], ta[tt], e, 1.0); add(E, tb[tt], tb[tt], e, -1.0)
         nu, nt = self.n_unknowns, self.n_terminals
-        cat = [lambda parts, k=k: np.concatenate(parts[k]) if parts[k] else np.zeros(0) for k in range(4)]
-        self.A = StampPattern((nu, nu), *(c(A) for c in cat), extra_diagonal=True)
-        self.B = StampPattern((nu, nt), *(c(B) for c in cat))
-        self.C = StampPattern((nt, nu), *(c(C) for c in cat))
-        self.E = StampPattern((nt, nt), *(c(E) for c in cat))
+        self.A = StampPattern((nu, nu), *_joined(A), extra_diagonal=True)
+        self.B = StampPattern((nu, nt), *_joined(B))
+        self.C = StampPattern((nt, nu), *_joined(C))
+        self.E = StampPattern((nt, nt), *_joined(E))
         # unknown-to-unknown and unknown-to-terminal links, for island detection
         self._link_a = np.where(ua >= 0, ua, nu)
         self._link_b = np.where(ub >= 0, ub, nu)
@@ -139,6 +138,11 @@ class CompiledCircuit:
     def factor(self, g: np.ndarray) -> "FactoredCircuit":
         """Stamp conductances ``g`` (S per element) and factor the nodal matrix once."""
         return FactoredCircuit(self, self.check_values(g))
+
+
+def _joined(triplets) -> list[np.ndarray]:
+    """(rows, cols, elements, signs) lists of arrays, each concatenated (empty when nothing was added)."""
+    return [np.concatenate(parts) if parts else np.zeros(0) for parts in triplets]
 
 
 class FactoredCircuit:
