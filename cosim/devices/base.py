@@ -38,6 +38,7 @@ class DeviceArray:
     SHARED_FIELDS: ClassVar[tuple[str, ...]] = ("dt",)   # Params fields that are not per cell
     KERNEL: ClassVar[str | None] = None          # model name in the compiled kernels, None = numpy only
     V_READ_FIELD: ClassVar[str] = "v_read"
+    AMBIENT_FIELD: ClassVar[str | None] = None   # per-cell parameter holding the ambient temperature (K)
 
     def __init__(self, params=None, n: int = 1, rng: RngLike = None, *,
                  c2c: Mapping[str, Distribution] | None = None, nonideal: Nonidealities | None = None):
@@ -148,6 +149,29 @@ class DeviceArray:
         lo_s, hi_s = self._state_range(self._cell)
         self._state = np.clip(self._state_from_conductance(np.clip(g, lo, hi), self._cell), lo_s, hi_s)
         self._pin_faulty()
+
+    def set_ambient(self, kelvin: float) -> None:
+        """Set the ambient temperature (K, finite and > 0) of every cell.
+
+        Models whose physics depends on temperature name the parameter that holds it
+        (``AMBIENT_FIELD``, e.g. Stanford-PKU's ``t0``); for the others temperature is not a variable
+        of the model and this only checks its argument.
+        """
+        if isinstance(kelvin, (bool, np.bool_)) or not isinstance(kelvin, (int, float, np.integer, np.floating)):
+            raise TypeError(f"ambient temperature must be a real number of kelvin; got {type(kelvin).__name__}")
+        if not (np.isfinite(kelvin) and kelvin > 0):
+            raise ValueError(f"ambient temperature must be finite and > 0 K; got {kelvin!r}")
+        name = self.AMBIENT_FIELD
+        if name is None or np.all(self._cell[name] == kelvin):
+            return
+        self._base[name] = np.full(self.n, float(kelvin))
+        self._cell[name] = self._base[name].copy()
+        self._param_version += 1
+
+    @property
+    def ambient(self) -> float | None:
+        """Ambient temperature (K) of the cells (their mean), None for models without one."""
+        return None if self.AMBIENT_FIELD is None else float(np.mean(self._cell[self.AMBIENT_FIELD]))
 
     @property
     def cell_params(self) -> Cells:

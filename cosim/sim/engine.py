@@ -94,8 +94,13 @@ class Engine:
         self.catch_up()
         return proc.value
 
-    def run(self, until: float | None = None) -> None:
-        """Advance the clock (to ``until`` s, or until nothing is scheduled); every array ages."""
+    def run(self, until: float | simpy.events.Event | None = None) -> None:
+        """Advance the clock (to ``until`` s, until the SimPy event ``until`` has happened, or until nothing
+        is scheduled); every array ages."""
+        if isinstance(until, simpy.events.Event):
+            self.env.run(until=until)
+            self.catch_up()
+            return
         if until is not None:
             until = check_duration(until, "until")
             if until < self.now:
