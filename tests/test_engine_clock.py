@@ -125,7 +125,7 @@ def test_trace_records_list_addressed_lines():
     (lambda e, a: a.pulse([np.nan, 0.0, 0.0], width_s=1e-8, select_rows=[0]), ValueError, "v_wl"),
     (lambda e, a: a.pulse([0.0, 0.0], width_s=1e-8), ValueError, "v_wl"),
     (lambda e, a: a.pulse(np.zeros(3), v_bl=[0.0, np.inf, 0.0], width_s=1e-8), ValueError, "v_bl"),
-    (lambda e, a: a.read([np.nan, 0.1, 0.1]), ValueError, "finite"),
+    (lambda e, a: a.read([np.nan, 0.1, 0.1]), ValueError, "read voltages"),
     (lambda e, a: a.idle(True), TypeError, "duration"),
     (lambda e, a: a.cycle(1.5), TypeError, "cycles"),
 ])

@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from cosim.validate import check_range, real_scalar
+
 from . import compiled
 from .nonideal import Faults, Nonidealities, choose_faults, snap_to_levels
 from .variability import Distribution, RngLike, as_generator, positive_support, sample
@@ -157,10 +159,8 @@ class DeviceArray:
         (``AMBIENT_FIELD``, e.g. Stanford-PKU's ``t0``); for the others temperature is not a variable
         of the model and this only checks its argument.
         """
-        if isinstance(kelvin, (bool, np.bool_)) or not isinstance(kelvin, (int, float, np.integer, np.floating)):
-            raise TypeError(f"ambient temperature must be a real number of kelvin; got {type(kelvin).__name__}")
-        if not (np.isfinite(kelvin) and kelvin > 0):
-            raise ValueError(f"ambient temperature must be finite and > 0 K; got {kelvin!r}")
+        kelvin = real_scalar("ambient temperature", kelvin, unit="K")
+        check_range("ambient temperature", kelvin, low=0.0, low_inclusive=False, unit="K")
         name = self.AMBIENT_FIELD
         if name is None or np.all(self._cell[name] == kelvin):
             return

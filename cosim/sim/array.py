@@ -17,6 +17,7 @@ from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.solve.crossbar import Crossbar
+from cosim.validate import real_array
 
 
 class Unselected(str, Enum):
@@ -251,15 +252,10 @@ class Array:
         return ReadOutcome(sol_currents, energy)
 
     def _check_read_voltages(self, V) -> np.ndarray:
-        """Word-line read voltages (rows,) or (batch, rows), finite; else a ValueError."""
-        try:
-            v = np.asarray(V, float)
-        except (TypeError, ValueError):
-            raise ValueError(f"V (read voltages) must be numeric, shape ({self.rows},) or (batch, {self.rows})") from None
+        """Word-line read voltages (rows,) or (batch, rows), finite; else an error naming V."""
+        v = real_array("V (read voltages)", V, unit="V")
         if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
             raise ValueError(f"V (read voltages) must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"V (read voltages) must be finite; found {int(np.sum(~np.isfinite(v)))} non-finite")
         return v
 
     def _single_driven_row(self, v: np.ndarray, select_rows) -> int | None:

@@ -15,6 +15,7 @@ import numpy as np
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from cosim.validate import bool_mask, real_array
 
 
 @dataclass(frozen=True)
@@ -48,26 +49,10 @@ class Bias:
 
 def check_bias(bias: Bias, rows: int, cols: int) -> Bias:
     """A copy of ``bias`` with float voltages of shape (rows,) / (cols,), all finite, and boolean
-    floating masks of the same shapes (or None); anything else is a ValueError naming the field."""
-    def volts(name: str, value, n: int) -> np.ndarray:
-        try:
-            v = np.asarray(value, float)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numeric volts of shape ({n},)") from None
-        if v.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},); got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} must be finite volts; found {int(np.sum(~np.isfinite(v)))} non-finite entries")
-        return v.copy()
-
+    floating masks of the same shapes (or None); anything else is an error naming the field."""
     def mask(name: str, value, n: int) -> np.ndarray | None:
-        if value is None:
-            return None
-        m = np.asarray(value)
-        if m.dtype != bool or m.shape != (n,):
-            raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {m.dtype} {m.shape}")
-        return m.copy()
-    return Bias(volts("v_wl", bias.v_wl, rows), volts("v_bl", bias.v_bl, cols),
+        return None if value is None else bool_mask(name, value, n)
+    return Bias(real_array("v_wl", bias.v_wl, (rows,), unit="V"), real_array("v_bl", bias.v_bl, (cols,), unit="V"),
                 mask("floating_wl", bias.floating_wl, rows), mask("floating_bl", bias.floating_bl, cols))
 
 

@@ -8,32 +8,22 @@ profile is therefore integrated piecewise, each interval at its own temperature.
 """
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
 import simpy
 
-
-def _real(value, name: str, unit: str) -> float:
-    """``value`` as a float; a bool, string or other non-number is a TypeError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number of {unit}; got {type(value).__name__} {value!r}")
-    return float(value)
+from cosim.validate import check_range, real_scalar
 
 
 def check_temperature(kelvin, name: str = "temperature") -> float:
-    """A temperature in kelvin: a real number, finite and > 0."""
-    value = _real(kelvin, name, "kelvin")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0 K; got {kelvin!r}")
+    """A temperature in kelvin: a real number (else TypeError), finite and > 0 (else ValueError)."""
+    value = real_scalar(name, kelvin, unit="K")
+    check_range(name, value, low=0.0, low_inclusive=False, unit="K")
     return value
 
 
 def check_duration(seconds, name: str = "duration") -> float:
-    """A duration in seconds: a real number, finite and >= 0."""
-    value = _real(seconds, name, "seconds")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and >= 0 s; got {seconds!r}")
+    """A duration in seconds: a real number (else TypeError), finite and >= 0 (else ValueError)."""
+    value = real_scalar(name, seconds, unit="s")
+    check_range(name, value, low=0.0, unit="s")
     return value
 
 
