@@ -17,11 +17,7 @@ from typing import Any, Callable, Mapping
 
 __all__ = ["Study", "REGISTERED", "resolve_study", "check_results"]
 
-REGISTERED: dict[str, str] = {
-    "seed003-fig6-7": "cosim.sweep.studies.seed003:STUDY",
-    "seed002-lut": "cosim.sweep.studies.seed002:STUDY",
-    "seed000-fig6": "cosim.sweep.studies.seed000:STUDY",
-}
+REGISTERED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
