@@ -202,7 +202,7 @@ class Array:
         rows = np.atleast_1d(select_rows)
         if rows.size != 1 or rows.dtype == bool or np.any(np.delete(v, int(rows[0])) != 0):
             return None
-        return int(rows[0]) if self.crossbar._single_row_path_for(int(rows[0])) else None
+        return int(rows[0]) if self.crossbar.single_row_ladder_applies(int(rows[0])) else None
 
     def read_cell_process(self, row: int, col: int, unselected="floating", voltage: float | None = None):
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
+from cosim.solve.routing import Quantity, SolveRequest, SolverPath
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def effective_rate(device, v_cells: np.ndarray, lo: np.ndarray, hi: np.ndarray) 
 
 def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
     """Apply ``bias`` for ``width_s`` seconds, stepping the devices with their real circuit voltages."""
-    if bias.floating_wl is None and bias.floating_bl is None and crossbar._single_row_path():
+    request = SolveRequest(Quantity.OPERATING_POINT, floating_lines=bias.floating_wl is not None
+                           or bias.floating_bl is not None)
+    if crossbar.choose_path(request).path is SolverPath.SINGLE_ROW_LADDER:
         return _co_simulate_row(crossbar, device, bias, width_s, config)
     lo, hi = device.state_bounds()
     span = np.abs(hi - lo)

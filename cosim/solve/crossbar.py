@@ -19,6 +19,8 @@ from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.newton import solve_nonlinear
+from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
+                                 single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
 
@@ -58,7 +60,6 @@ class Crossbar:
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
         self._table_cache = None
-        self._ladder_ok = None
         self._invalidate_values()
 
     # ---- properties ----------------------------------------------------------------------------
@@ -131,7 +132,6 @@ class Crossbar:
     def set_nonlinearity(self, b) -> None:
         """Set the sinh nonlinearity b (1/V, scalar or (rows, cols); 0 = linear cell)."""
         self._b = self._check_nonlinearity(b)
-        self._ladder_ok = None
         self._invalidate_values()
 
     def _check_nonlinearity(self, b) -> np.ndarray:
@@ -187,7 +187,6 @@ class Crossbar:
     def _invalidate_structure(self) -> None:
         self._compiled = {}
         self._table_cache = None
-        self._ladder_ok = None
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
@@ -268,20 +267,32 @@ class Crossbar:
         full[:, : self.rows] = v
         return full if np.ndim(V) == 2 else full[0]
 
+    @property
+    def has_transfer_matrix(self) -> bool:
+        """True when the transfer matrix for the present values is cached (reads are then one matmul)."""
+        return self._transfer is not None
+
+    def choose_path(self, request: SolveRequest) -> PathChoice:
+        """The solver path (and the reason) for ``request``: see :mod:`cosim.solve.routing`."""
+        return choose_path(self, request)
+
+    def single_row_ladder_applies(self, row: int) -> bool:
+        """Would selecting only ``row`` put this array on the O(N) single-row ladder path?"""
+        return single_row_ladder_applies(self, row)
+
     def transfer_matrix(self) -> np.ndarray:
         """Exact T (rows x cols) with ``read(V) == V @ T``: IR drop and sneak paths included.
 
-        Regular arrays with resistive lines use nested dissection (solves pruned to the driver and sense
-        edges; from 32 x 32 cells) or the structured column recursion (smaller, or ideal wires); edited
-        ones (broken segments, shorted or open cells) the general sparse path. Linear cells only.
+        The path is chosen by :func:`cosim.solve.routing.choose_path`: nested dissection for large
+        regular arrays with resistive lines, the structured column recursion for other regular ones,
+        the general sparse path for edited ones (broken segments, shorted or open cells). Linear cells only.
         """
-        if not self.is_linear:
-            raise ValueError("transfer_matrix needs linear cells (nonlinearity 0); use read() for sinh cells")
+        path = self.choose_path(SolveRequest(Quantity.TRANSFER_MATRIX)).path
         if self._transfer is None:
-            lay = self.layout
-            if self._nested_path(self.NESTED_TRANSFER_MIN_CELLS):
+            if path is SolverPath.NESTED:
                 self._transfer = self.nested_solver().transfer_matrix()
-            elif lay.is_regular:
+            elif path is SolverPath.STRUCTURED:
+                lay = self.layout
                 self._transfer = structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl,
                                                             lay.r_source, lay.r_sense)
             else:
@@ -299,38 +310,27 @@ class Crossbar:
     def read(self, V) -> np.ndarray:
         """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
 
-        Linear cells: one matmul with the (cached) transfer matrix when it exists or the batch is large;
-        otherwise a sparse solve. sinh cells: a Newton solve per input.
+        The path is chosen by :func:`cosim.solve.routing.choose_path` (ladder, transfer-matrix matmul,
+        nested dissection, sparse LU, or Newton for sinh cells).
         """
         v = self._check_inputs(V)
-        if not self.is_linear:
+        batch = 1 if v.ndim == 1 else v.shape[0]
+        path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
+        if path is SolverPath.NEWTON:
             out = np.stack([self.solve(row).sense_currents for row in np.atleast_2d(v)])
             return out if v.ndim == 2 else out[0]
-        if self._single_row_path():
+        if path is SolverPath.SINGLE_ROW_LADDER:
             return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
-        batch = 1 if v.ndim == 1 else v.shape[0]
-        if self._transfer is None and self.layout.is_regular and batch >= max(1, self.rows // 8):
-            self.transfer_matrix()
-        if self._transfer is not None:
+        if path is SolverPath.TRANSFER_MATMUL:
+            if self._transfer is None:
+                self.transfer_matrix()
             return v @ self._transfer
-        if self._nested_path():
+        if path is SolverPath.NESTED:
             return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
         fac = self.factored()
         vt = self.terminal_voltages(np.atleast_2d(v)).T
         currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
         return currents if v.ndim == 2 else currents[0]
-
-    #: arrays with at least this many cells use nested dissection for a few inputs (below: sparse LU)
-    NESTED_MIN_CELLS = 96 * 96
-    #: ... and for the transfer matrix (below: the structured column recursion)
-    NESTED_TRANSFER_MIN_CELLS = 32 * 32
-
-    def _nested_path(self, min_cells: int | None = None) -> bool:
-        """Large regular linear arrays with finite, non-zero line segments: nested dissection."""
-        lay = self.layout
-        min_cells = self.NESTED_MIN_CELLS if min_cells is None else min_cells
-        return (self.rows * self.cols >= min_cells and lay.is_regular and self.is_linear
-                and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
 
     def nested_solver(self) -> NestedDissectionSolver:
         """The nested-dissection factorisation for the current values (cached)."""
@@ -364,12 +364,16 @@ class Crossbar:
             raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
         fw = self._check_mask("floating_wl", floating_wl, self.rows)
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
-        if not general and fw is None and fb is None and self._single_row_path():
+        request = SolveRequest(Quantity.OPERATING_POINT, batch=1 if v.ndim == 1 else v.shape[0],
+                               floating_lines=bool((fw is not None and fw.any()) or (fb is not None and fb.any())),
+                               biased_bit_lines=bool(np.any(vb)), force_general=bool(general))
+        path = self.choose_path(request).path
+        if path is SolverPath.SINGLE_ROW_LADDER:
             return self._solve_single_row(v, vb)
-        if not general and fw is None and fb is None and not np.any(vb) and self._nested_path():
+        if path is SolverPath.NESTED:
             return self._solve_nested(v)
         terminals = np.concatenate([v, vb], axis=-1)
-        if self.is_linear:
+        if path is SolverPath.GENERAL:
             sol = self.factored(fw, fb).solve(terminals)
         elif v.ndim == 2:
             parts = [self.solve_bias(a, b, fw, fb) for a, b in zip(v, vb)]
@@ -386,20 +390,6 @@ class Crossbar:
         if arr.shape != (n,) or arr.dtype != bool:
             raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
         return arr.copy()
-
-    def _single_row_path_for(self, row: int) -> bool:
-        """Would selecting only ``row`` put this array on the O(N) ladder path? (structure cached)"""
-        if self.cell is not CellKind.ONE_T_ONE_R or not 0 <= row < self.rows:
-            return False
-        if self._ladder_ok is None:
-            self._ladder_ok = (bool(np.all(np.isinf(self.layout.r_off_transistor))) and self.layout.is_regular
-                               and self.is_linear)
-        return self._ladder_ok
-
-    def _single_row_path(self) -> bool:
-        """1T1R, one selected row, open off-transistors, regular layout, linear cells: the O(N) ladder."""
-        selected = np.flatnonzero(self._selected)
-        return selected.size == 1 and self._single_row_path_for(int(selected[0]))
 
     def _solve_nested(self, v: np.ndarray) -> CrossbarSolution:
         vv = np.atleast_2d(v)
