@@ -18,7 +18,7 @@ from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
-from cosim.solve.newton import solve_nonlinear
+from cosim.solve.newton import ConvergenceError, solve_nonlinear
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
                                  single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
@@ -409,7 +409,23 @@ class Crossbar:
         circuit = self.compiled(g)
         cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
         normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
-        return solve_nonlinear(circuit, g, cells[normal], self._b.ravel()[normal], terminals)
+        try:
+            return solve_nonlinear(circuit, g, cells[normal], self._b.ravel()[normal], terminals,
+                                   max_iter=self.NEWTON_MAX_ITER)
+        except ConvergenceError as exc:
+            raise self._name_cell(exc) from None
+
+    #: Newton iterations allowed per operating point before ConvergenceError
+    NEWTON_MAX_ITER = 100
+
+    def _name_cell(self, exc: ConvergenceError) -> ConvergenceError:
+        """The same error with the worst element named as the crossbar cell (row, col) it is."""
+        k = exc.element - self.layout.cell_element_slice().start
+        if not 0 <= k < self.rows * self.cols:
+            return exc
+        where = f"cell ({k // self.cols}, {k % self.cols})"
+        return ConvergenceError(str(exc).replace(f"element {exc.element}", where), exc.iterations,
+                                exc.residual, exc.element)
 
     def _crossbar_solution(self, sol: DCSolution, fw=None, fb=None) -> CrossbarSolution:
         idx = self.layout.node_index()
