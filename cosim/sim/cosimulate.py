@@ -14,6 +14,8 @@ import numpy as np
 
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
+from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from cosim.validate import bool_mask, real_array
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,15 @@ class Bias:
     v_bl: np.ndarray
     floating_wl: np.ndarray | None = None
     floating_bl: np.ndarray | None = None
+
+
+def check_bias(bias: Bias, rows: int, cols: int) -> Bias:
+    """A copy of ``bias`` with float voltages of shape (rows,) / (cols,), all finite, and boolean
+    floating masks of the same shapes (or None); anything else is an error naming the field."""
+    def mask(name: str, value, n: int) -> np.ndarray | None:
+        return None if value is None else bool_mask(name, value, n)
+    return Bias(real_array("v_wl", bias.v_wl, (rows,), unit="V"), real_array("v_bl", bias.v_bl, (cols,), unit="V"),
+                mask("floating_wl", bias.floating_wl, rows), mask("floating_bl", bias.floating_bl, cols))
 
 
 @dataclass
@@ -77,7 +88,9 @@ def effective_rate(device, v_cells: np.ndarray, lo: np.ndarray, hi: np.ndarray) 
 
 def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
     """Apply ``bias`` for ``width_s`` seconds, stepping the devices with their real circuit voltages."""
-    if bias.floating_wl is None and bias.floating_bl is None and crossbar._single_row_path():
+    request = SolveRequest(Quantity.OPERATING_POINT, floating_lines=bias.floating_wl is not None
+                           or bias.floating_bl is not None)
+    if crossbar.choose_path(request).path is SolverPath.SINGLE_ROW_LADDER:
         return _co_simulate_row(crossbar, device, bias, width_s, config)
     lo, hi = device.state_bounds()
     span = np.abs(hi - lo)
