@@ -8,7 +8,7 @@ seed and epoch, with the pulses per cell and energy so far) and a figure (mean +
 Printed: final accuracy per case (mean of the last 3 epochs over seeds) beside the paper's, and the
 pulses per device over training against the devices' endurance.
 
-    python examples/seed004_fig9.py [--out out/] [--epochs 15] [--seeds 3] [--hidden 128] [--only fc|conv]
+    python examples/seed004_fig9.py [--out out/] [--epochs 12] [--seeds 3] [--hidden 128] [--only fc|conv]
 """
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def plot(rows: list[dict], args, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out"))
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--channels", type=int, nargs=2, default=(16, 32))
