@@ -16,7 +16,7 @@ forward modes), ``layers`` (the memristive layers), ``aging``, ``patch`` (whole-
 """
 from cosim.nn.aging import AgingHistory, AgingModel, DriftAging
 from cosim.nn.config import ArrayConfig
-from cosim.nn.engine_bridge import EngineAging, EngineProgrammer
+from cosim.nn.engine_bridge import EngineAging, EngineCells, EngineProgrammer
 from cosim.nn.layers import MemristiveConv1d, MemristiveConv2d, MemristiveLayer, MemristiveLinear
 from cosim.nn.patch import (SUPPORTED_LAYERS, bake, calibrate_adc, cycle, digital, memristive_layers, patch_model,
                             program_model, tune)
@@ -24,7 +24,7 @@ from cosim.nn.programming import CellArray, IdealProgrammer, Programmer, Statist
 from cosim.nn.tiles import TiledMatrix
 
 __all__ = [
-    "EngineProgrammer", "EngineAging",
+    "EngineProgrammer", "EngineAging", "EngineCells",
     "ArrayConfig", "patch_model", "tune", "calibrate_adc", "program_model", "bake", "cycle", "digital",
     "memristive_layers", "SUPPORTED_LAYERS", "MemristiveLayer", "MemristiveLinear", "MemristiveConv1d",
     "MemristiveConv2d", "Programmer", "IdealProgrammer", "StatisticalProgrammer", "CellArray", "fabricate",
