@@ -38,7 +38,7 @@ class Trained:
 def trained(network: Network, epochs: int, seed: int = 0) -> Trained:
     """``network`` trained for ``epochs`` on the digits (split and initialisation seeded by ``seed``)."""
     data = digits_split(seed=seed)
-    with torch_threads(1):
+    with torch_threads(1), torch.enable_grad():
         if network is Network.CNN:
             x_train, x_test = data.as_images(data.x_train), data.as_images(data.x_test)
             model = train(digits_cnn(seed=seed), x_train, data.y_train, epochs=epochs, seed=seed)
