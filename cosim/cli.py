@@ -1,4 +1,4 @@
-"""The ``cosim`` command: ``demo``, ``solve``, ``export-spice`` and ``run``.
+"""The ``cosim`` command: ``demo``, ``solve``, ``export-spice``, ``run``, ``sweep`` and ``report``.
 
 NETLIST is a TOML array description (``.toml``, see :mod:`cosim.netlist.description`) or a SPICE deck
 (any other suffix; cosim reads what it exports, see :mod:`cosim.netlist.spice`). A deck exported from
@@ -139,6 +139,26 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from cosim.sweep import Sweep
+
+    sweep = Sweep.from_toml(Path(args.spec))
+    out = Path(args.out) if args.out else sweep.default_out()
+    print(f"{args.spec}: study {sweep.spec.study}, {len(sweep.points)} points -> {out}", flush=True)
+    run = sweep.run(out=out, scheduler=args.scheduler, workers=args.workers)
+    print(f"ran {run.ran} points ({run.failed} failed), skipped {run.skipped} finished ones, "
+          f"in {run.elapsed_s:.1f} s; {run.table.num_rows} rows in {run.path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from cosim.sweep.report import write_report
+
+    page, md = write_report(Path(args.results), Path(args.out) if args.out else None)
+    print(f"wrote {page} and {md}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosim", description="Co-simulator of memristive crossbar arrays.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("experiment", help="experiment TOML (see examples/experiments/)")
     run.add_argument("--out", help="folder for the trace and figures (default: next to the file, named after it)")
     run.set_defaults(run=cmd_run)
+    sweep = sub.add_parser("sweep", help="run a parameter sweep (TOML spec) on a Dask cluster; resumable")
+    sweep.add_argument("spec", help="sweep spec TOML (see examples/studies/)")
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT "
+                                           "(default: start a local cluster of worker processes)")
+    sweep.add_argument("--workers", type=int, help="worker processes of the local cluster (default: CPU count; "
+                                                   "0 = run in this process)")
+    sweep.add_argument("--out", help="results Parquet file (default: the spec's name with .parquet, here)")
+    sweep.set_defaults(run=cmd_sweep)
+    report = sub.add_parser("report", help="write an HTML and Markdown report of sweep results")
+    report.add_argument("results", help="results Parquet file written by 'cosim sweep'")
+    report.add_argument("--out", help="folder for report.html, report.md and figures (default: RESULTS_report/)")
+    report.set_defaults(run=cmd_report)
     return parser
 
 

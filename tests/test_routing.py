@@ -43,12 +43,15 @@ def test_operating_points_route_ladder_nested_general():
     choice = xb.choose_path(SolveRequest(Quantity.OPERATING_POINT, biased_bit_lines=True))
     assert choice.path is SolverPath.SINGLE_ROW_LADDER and "row 1" in str(choice)
     assert xb.single_row_ladder_applies(2) and not xb.single_row_ladder_applies(3)
-    assert _path(xb, Quantity.OPERATING_POINT, floating_lines=True) is SolverPath.GENERAL
+    assert _path(xb, Quantity.OPERATING_POINT, floating_lines=True) is SolverPath.GENERAL     # 15 cells
     assert _path(xb, Quantity.OPERATING_POINT, force_general=True) is SolverPath.GENERAL
     big = Crossbar(96, 96)
     assert _path(big, Quantity.OPERATING_POINT) is SolverPath.NESTED
-    choice = choose_path(big, SolveRequest(Quantity.OPERATING_POINT, biased_bit_lines=True))
-    assert choice.path is SolverPath.GENERAL and "biased bit lines" in choice.reason
+    assert _path(big, Quantity.OPERATING_POINT, biased_bit_lines=True, floating_lines=True) is SolverPath.NESTED
+    choice = choose_path(Crossbar(3, 3), SolveRequest(Quantity.OPERATING_POINT, biased_bit_lines=True))
+    assert choice.path is SolverPath.GENERAL and "below the nested-dissection size (16 cells)" in choice.reason
+    choice = choose_path(big, SolveRequest(Quantity.OPERATING_POINT, floating_lines=True, islands=True))
+    assert choice.path is SolverPath.GENERAL and "island" in choice.reason
     leaky = Crossbar(3, 5, cell="1T1R", r_off_transistor=1e9)
     leaky.select_rows([0])
     assert not leaky.single_row_ladder_applies(0)

@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from cosim.validate import check_range, real_scalar
+
 from . import compiled
 from .nonideal import Faults, Nonidealities, choose_faults, snap_to_levels
 from .variability import Distribution, RngLike, as_generator, positive_support, sample
@@ -38,6 +40,7 @@ class DeviceArray:
     SHARED_FIELDS: ClassVar[tuple[str, ...]] = ("dt",)   # Params fields that are not per cell
     KERNEL: ClassVar[str | None] = None          # model name in the compiled kernels, None = numpy only
     V_READ_FIELD: ClassVar[str] = "v_read"
+    AMBIENT_FIELD: ClassVar[str | None] = None   # per-cell parameter holding the ambient temperature (K)
 
     def __init__(self, params=None, n: int = 1, rng: RngLike = None, *,
                  c2c: Mapping[str, Distribution] | None = None, nonideal: Nonidealities | None = None):
@@ -148,6 +151,27 @@ class DeviceArray:
         lo_s, hi_s = self._state_range(self._cell)
         self._state = np.clip(self._state_from_conductance(np.clip(g, lo, hi), self._cell), lo_s, hi_s)
         self._pin_faulty()
+
+    def set_ambient(self, kelvin: float) -> None:
+        """Set the ambient temperature (K, finite and > 0) of every cell.
+
+        Models whose physics depends on temperature name the parameter that holds it
+        (``AMBIENT_FIELD``, e.g. Stanford-PKU's ``t0``); for the others temperature is not a variable
+        of the model and this only checks its argument.
+        """
+        kelvin = real_scalar("ambient temperature", kelvin, unit="K")
+        check_range("ambient temperature", kelvin, low=0.0, low_inclusive=False, unit="K")
+        name = self.AMBIENT_FIELD
+        if name is None or np.all(self._cell[name] == kelvin):
+            return
+        self._base[name] = np.full(self.n, float(kelvin))
+        self._cell[name] = self._base[name].copy()
+        self._param_version += 1
+
+    @property
+    def ambient(self) -> float | None:
+        """Ambient temperature (K) of the cells (their mean), None for models without one."""
+        return None if self.AMBIENT_FIELD is None else float(np.mean(self._cell[self.AMBIENT_FIELD]))
 
     @property
     def cell_params(self) -> Cells:

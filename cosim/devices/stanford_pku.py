@@ -38,7 +38,7 @@ class StanfordPKUParams:
     v0: ParamValue = 0.25            # V, voltage scale of the current
     i0: ParamValue = 1e-3            # A, current prefactor
     v_read: ParamValue = 0.1         # V, read voltage (defines the gap bounds and conductance())
-    t0: ParamValue = 298.0           # K, ambient temperature
+    t0: ParamValue = 298.0           # K, ambient temperature (on an engine: the array's temperature)
     r_th: ParamValue = 2.1e3         # K/W, effective thermal resistance
     gamma0: ParamValue = 16.0        # 1, field-enhancement factor at zero gap
     beta: ParamValue = 0.8           # 1, its decrease per (gap / 1 nm)^3
@@ -63,6 +63,7 @@ class StanfordPKU(DeviceArray):
     STATE_NAME = "g"
     STATE_UNIT = "m"
     KERNEL = "StanfordPKU"      # the compiled kernel runs the noise-free model (gap_noise = 0)
+    AMBIENT_FIELD = "t0"        # an engine sets it to the array's temperature
 
     def _check_cells(self, c: Cells) -> None:
         req = self._require

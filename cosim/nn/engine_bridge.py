@@ -81,11 +81,11 @@ class EngineAging:
         state = AgingState(1.0 / g.ravel())
         r = state.r_programmed.copy()
         if history.cycles:
-            r = state.endurance_resistance(default_endurance(self.r_on, self.r_off), np.ones(r.size, bool),
+            r = r * state.endurance_factor(default_endurance(self.r_on, self.r_off), np.ones(r.size, bool),
                                            int(history.cycles))
             state.reprogrammed(np.ones(r.size, bool), r)
         retention = default_retention(self.r_on, self.r_off)
         for seconds, kelvin in history.bakes:
             if seconds > 0:
-                r = state.retention_resistance(retention, seconds, kelvin)
+                r = r * state.retention_factor(retention, seconds, kelvin)
         return (1.0 / r).reshape(g.shape)

@@ -7,7 +7,15 @@ time; when the temperature changes, each cell's equivalent time is re-expressed 
 temperature so that its resistance is continuous (past the threshold: the time at which the law at
 the new temperature gives the present resistance; before it: the same fraction of the threshold).
 Laws without a threshold (power-law drift) use the time since programming. Endurance laws take the
-cycle count. With an LRS and an HRS law (``TwoStateAging``) the two states drift towards each other
+cycle count.
+
+The laws move each cell by a *factor*: the law's resistance after the new stress over its resistance
+before it, applied to the cell's present resistance. So retention and endurance compose, and a cell
+nudged by a small disturb keeps both the nudge and its retention history. Retention restarts only
+when a cell is reprogrammed: when the pulses since its last restart have moved its conductance by
+more than ``AgingLaws.restart_fraction`` of its window on the log axis, |ln(G/G_restart)| >
+restart_fraction * ln(G_on/G_off) (2 % by default: a half-select disturb of 1e-4 keeps its history, a
+SET or RESET restarts it). With an LRS and an HRS law (``TwoStateAging``) the two states drift towards each other
 until they meet at the split resistance: the window closes but the states never cross (the power
 laws of seed 000 are fitted over a limited range and would otherwise carry a cell past the other
 state).
@@ -63,10 +71,23 @@ def default_endurance(r_lrs: float, r_hrs: float) -> TwoStateAging:
 
 @dataclass
 class AgingLaws:
-    """The laws an array ages by; ``None`` disables that kind of aging."""
+    """The laws an array ages by; ``None`` disables that kind of aging.
+
+    restart_fraction: a cell's retention history restarts when the pulses since its last restart have
+    moved its conductance by more than this fraction of its window on the log axis (see the module
+    docstring); in [0, 1].
+    """
 
     retention: EnduranceRetentionLaw | TwoStateAging | PowerLawDrift | None = None
     endurance: EnduranceRetentionLaw | TwoStateAging | None = None
+    restart_fraction: float = 0.02
+
+    def __post_init__(self) -> None:
+        f = self.restart_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float, np.integer, np.floating)):
+            raise TypeError(f"AgingLaws.restart_fraction must be a real number; got {type(f).__name__}")
+        if not 0 <= f <= 1:
+            raise ValueError(f"AgingLaws.restart_fraction must be in [0, 1]; got {f!r}")
 
 
 def within_window(law, r0: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -85,25 +106,48 @@ class AgingState:
         self.equivalent_at = 0.0                                # K
         self.time_s = np.zeros_like(self.r_programmed)         # time since programming, s
         self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
+        self.pulse_shift = np.zeros_like(self.r_programmed)    # ln(G / G at the last restart) from pulses
 
     def reprogrammed(self, cells: np.ndarray, r_now: np.ndarray) -> None:
         """Cells (boolean mask) were just programmed to ``r_now`` (ohm): retention starts again."""
         self.r_programmed[cells] = r_now[cells]
         self.equivalent_s[cells] = 0.0
         self.time_s[cells] = 0.0
+        self.pulse_shift[cells] = 0.0
 
-    def retention_resistance(self, law, seconds: float, temperature_k: float) -> np.ndarray:
-        """Advance the retention memory by ``seconds`` at ``temperature_k``; return R (ohm) per cell."""
-        self.time_s += seconds
+    def pulsed(self, cells: np.ndarray, g_before: np.ndarray, g_after: np.ndarray, window_ln: np.ndarray,
+               fraction: float) -> np.ndarray:
+        """Pulses moved ``cells`` (indices) from ``g_before`` to ``g_after`` (S); restart the retention of
+        those whose accumulated shift exceeds ``fraction`` of ``window_ln`` = ln(G_on/G_off) per cell.
+        Returns the boolean mask (all cells) of the restarted ones."""
+        self.pulse_shift[cells] += np.log(g_after / g_before)
+        restart = np.zeros(self.r_programmed.shape, bool)
+        restart[cells] = np.abs(self.pulse_shift[cells]) > fraction * window_ln[cells]
+        r_now = np.zeros(self.r_programmed.shape)
+        r_now[cells] = 1.0 / g_after
+        self.reprogrammed(restart, r_now)
+        return restart
+
+    def _retention_r(self, law, temperature_k: float) -> np.ndarray:
+        """The law's resistance (ohm) at the present retention memory."""
+        r0 = self.r_programmed
+        if law_threshold(law, r0, temperature_k) is None:
+            return law.resistance(r0, np.maximum(self.time_s, 1e-300), temperature_k)
+        return within_window(law, r0, law.resistance(r0, np.maximum(self.equivalent_s, 1e-300), temperature_k))
+
+    def retention_factor(self, law, seconds: float, temperature_k: float) -> np.ndarray:
+        """Advance the retention memory by ``seconds`` at ``temperature_k``; return R_after / R_before
+        of the law per cell (1 where the law does not move the cell)."""
         r0 = self.r_programmed
         x_th = law_threshold(law, r0, temperature_k)
-        if x_th is None:
-            return law.resistance(r0, np.maximum(self.time_s, 1e-300), temperature_k)
-        if self.equivalent_at != temperature_k and np.any(self.equivalent_s > 0):
-            self.equivalent_s = self._re_expressed(law, x_th, temperature_k)
-        self.equivalent_at = temperature_k
+        if x_th is not None and self.equivalent_at != temperature_k:
+            if np.any(self.equivalent_s > 0):
+                self.equivalent_s = self._re_expressed(law, x_th, temperature_k)
+            self.equivalent_at = temperature_k
+        before = self._retention_r(law, temperature_k)
+        self.time_s += seconds
         self.equivalent_s = self.equivalent_s + seconds
-        return within_window(law, r0, law.resistance(r0, np.maximum(self.equivalent_s, 1e-300), temperature_k))
+        return self._retention_r(law, temperature_k) / before
 
     def _re_expressed(self, law, x_th_new: np.ndarray, temperature_k: float) -> np.ndarray:
         """Equivalent time at ``temperature_k`` that leaves each cell's resistance where it is."""
@@ -118,8 +162,34 @@ class AgingState:
         past = np.where((k != 0) & np.isfinite(past), np.maximum(past, x_th_new), fraction * x_th_new)
         return np.where(before, fraction * x_th_new, past)
 
-    def endurance_resistance(self, law, cells: np.ndarray, n: int) -> np.ndarray:
-        """Add ``n`` SET/RESET cycles to ``cells`` (mask); return R (ohm) per cell after them."""
-        self.cycles[cells] += n
+    def endurance_factor(self, law, cells: np.ndarray, n: int) -> np.ndarray:
+        """Add ``n`` SET/RESET cycles to ``cells`` (mask); return R_after / R_before of the law per cell.
+
+        Counters are int64 and never wrap: ``n`` that would overflow one is a ValueError (before any change).
+        """
+        check_cycles(self.cycles, cells, n)
         r0 = self.r_programmed
-        return within_window(law, r0, law.resistance(r0, np.maximum(self.cycles, 1).astype(float)))
+
+        def r_law() -> np.ndarray:
+            if law is None:
+                return np.ones_like(r0)
+            return within_window(law, r0, law.resistance(r0, np.maximum(self.cycles, 1).astype(float)))
+        before = r_law()
+        self.cycles[cells] += n
+        return r_law() / before
+
+
+CYCLES_MAX = np.iinfo(np.int64).max
+
+
+def check_cycles(counters: np.ndarray, cells: np.ndarray, n) -> int:
+    """``n`` as a cycle count that the int64 ``counters`` of ``cells`` (mask) can take without wrapping."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n (cycles) must be an integer; got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ValueError(f"n (cycles) must be a non-negative integer; got {n!r}")
+    top = int(counters[cells].max()) if np.any(cells) else 0
+    if int(n) > CYCLES_MAX - top:
+        raise ValueError(f"n (cycles) = {n} would overflow the cycle counters (now up to {top}, "
+                         f"limit {CYCLES_MAX})")
+    return int(n)

@@ -1,5 +1,10 @@
 """An array as hardware on the engine clock: a crossbar circuit, the device state of its cells, its
-temperature, per-cell aging memory, and the trace of every operation done to it."""
+temperature, per-cell aging memory, and the trace of every operation done to it.
+
+Every operation first ages the cells up to ``now`` (:meth:`Array.catch_up`), so the gaps between
+operations and the operations' own durations age the cells like an idle period does (see
+:mod:`cosim.sim.engine`). Trace records list the rows and columns each operation addressed explicitly.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,11 +12,12 @@ from enum import Enum
 
 import numpy as np
 
-from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
-from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, co_simulate, row_currents, stamp
+from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
+from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co_simulate, row_currents, stamp
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.solve.crossbar import Crossbar
+from cosim.validate import real_array
 
 
 class Unselected(str, Enum):
@@ -91,7 +97,12 @@ class Array:
         self.aging = AgingState(1.0 / self.device.conductance(noisy=False))
         self.trace = Trace()
         self._bake_temperature: float | None = None
+        self._aged_until = engine.now
+        g_off, g_on = self.device.conductance_bounds()
+        self._window_ln = np.abs(np.log(g_on / g_off))
+        self.ambient_changed()
         stamp(self.crossbar, self.device)
+        engine.arrays.append(self)
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -129,18 +140,63 @@ class Array:
         g_a, g_b = self.device.conductance_bounds()
         return np.minimum(g_a, g_b).reshape(self.shape), np.maximum(g_a, g_b).reshape(self.shape)
 
+    # ---- the clock ages the cells -------------------------------------------------------------
+    def catch_up(self) -> None:
+        """Age every cell from the last catch-up to ``now`` at :attr:`temperature` (retention law)."""
+        seconds = self.engine.now - self._aged_until
+        self._aged_until = self.engine.now
+        law = self.aging_laws.retention
+        if law is not None and seconds > 0:
+            self._age_by(self.aging.retention_factor(law, seconds, self.temperature))
+
+    def ambient_changed(self) -> None:
+        """Give the devices the array's temperature (models with an ambient temperature use it)."""
+        set_ambient = getattr(self.device, "set_ambient", None)
+        if set_ambient is not None:
+            set_ambient(self.temperature)
+
+    def _age_by(self, factor: np.ndarray) -> None:
+        """Multiply the resistance of the cells whose ``factor`` differs from 1 (clipped to their bounds)."""
+        cells = np.flatnonzero(factor != 1.0)
+        if cells.size == 0:
+            return
+        g = self.device.conductance_of(cells) / factor[cells]
+        self.device.set_state_of(cells, self.device.state_for(cells, g))
+        stamp(self.crossbar, self.device)
+
+    def _lines(self, floating, n: int) -> list:
+        """Indices of the lines not floating (all when ``floating`` is None)."""
+        return np.arange(n).tolist() if floating is None else np.flatnonzero(~np.asarray(floating, bool)).tolist()
+
+    def _selected(self, select_rows) -> np.ndarray:
+        """Boolean mask of the rows whose cells conduct (1T1R: the selected rows; 1R: all)."""
+        mask = np.ones(self.rows, bool)
+        if self.is_1t1r and select_rows is not None:
+            rows = np.atleast_1d(np.asarray(select_rows))
+            if rows.dtype == bool:
+                if rows.shape != (self.rows,):
+                    raise ValueError(f"select_rows mask must have shape ({self.rows},); got {rows.shape}")
+                mask = rows.copy()
+            else:
+                mask[:] = False
+                mask[self._indices("select_rows", rows, self.rows)] = True
+        return mask
+
     # ---- processes (use inside SimPy processes with ``yield from``) ---------------------------
     def pulse_process(self, bias: Bias, width_s: float, select_rows=None, note: str = ""):
         """Co-simulate one pulse of ``width_s`` s with line voltages ``bias``; 1T1R: ``select_rows`` on."""
         width_s = check_duration(width_s, "pulse width")
         if width_s == 0:
             raise ValueError("pulse width must be > 0 s")
+        bias = check_bias(bias, self.rows, self.cols)
+        selected = self._selected(select_rows)
         # the cells this pulse can move: one selected 1T1R row, or every cell
         rows = None if select_rows is None else np.atleast_1d(select_rows)
         if self.is_1t1r and rows is not None and rows.size == 1 and rows.dtype != bool:
             cells = int(rows[0]) * self.cols + np.arange(self.cols)
         else:
             cells = np.arange(self.rows * self.cols)
+        self.catch_up()
         before = self.device.conductance_of(cells)
         if self.is_1t1r:
             self.crossbar.select_rows(select_rows)
@@ -150,13 +206,10 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
         after = self.device.conductance_of(cells)
-        moved = np.zeros(self.rows * self.cols, bool)
-        moved[cells] = np.abs(after - before) > 1e-12 * np.abs(before)
-        r_now = np.zeros(self.rows * self.cols)
-        r_now[cells] = 1.0 / after
-        self.aging.reprogrammed(moved, r_now)
-        self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", [] if rows is None else rows.tolist(), [],
-                                      np.ravel(bias.v_wl).tolist(),
+        self.aging.pulsed(cells, before, after, self._window_ln, self.aging_laws.restart_fraction)
+        addressed = [r for r in self._lines(bias.floating_wl, self.rows) if selected[r]]
+        self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", addressed,
+                                      self._lines(bias.floating_bl, self.cols), np.ravel(bias.v_wl).tolist(),
                                       np.ravel(bias.v_bl).tolist(), np.ravel(outcome.sense_currents).tolist(),
                                       outcome.energy_j, self.temperature, note))
         yield self.engine.env.timeout(width_s)
@@ -164,7 +217,9 @@ class Array:
 
     def read_process(self, V, select_rows=None, note: str = ""):
         """Read: word lines at ``V`` (rows,) or (batch, rows), bit lines at their sense amplifiers."""
-        v = np.asarray(V, float)
+        v = self._check_read_voltages(V)
+        selected = self._selected(select_rows)
+        self.catch_up()
         row = self._single_driven_row(v, select_rows)
         if row is not None:      # a 1T1R row read: only that row's cells conduct
             self.crossbar.select_rows([row])
@@ -188,12 +243,20 @@ class Array:
         n_vectors = 1 if v.ndim == 1 else v.shape[0]
         duration = self.timing.read_s * n_vectors
         energy = power * self.timing.read_s
-        rows = [] if select_rows is None else np.atleast_1d(select_rows).tolist()
-        self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, [], v.ravel().tolist() if v.ndim == 1 else [],
+        rows = np.flatnonzero(selected).tolist()
+        self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, list(range(self.cols)),
+                                      v.ravel().tolist() if v.ndim == 1 else [],
                                       [], np.ravel(sol_currents).tolist() if v.ndim == 1 else [],
                                       energy, self.temperature, note))
         yield self.engine.env.timeout(duration)
         return ReadOutcome(sol_currents, energy)
+
+    def _check_read_voltages(self, V) -> np.ndarray:
+        """Word-line read voltages (rows,) or (batch, rows), finite; else an error naming V."""
+        v = real_array("V (read voltages)", V, unit="V")
+        if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
+            raise ValueError(f"V (read voltages) must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
+        return v
 
     def _single_driven_row(self, v: np.ndarray, select_rows) -> int | None:
         """The row of a 1T1R read that selects one row and drives only it (None otherwise)."""
@@ -207,6 +270,7 @@ class Array:
     def read_cell_process(self, row: int, col: int, unselected="floating", voltage: float | None = None):
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
+        self.catch_up()
         self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
         try:
             sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
@@ -239,32 +303,30 @@ class Array:
     def bake_process(self, seconds: float, kelvin: float | None = None, note: str = "bake"):
         """Hold the array at ``kelvin`` (default: ambient) for ``seconds``; apply the retention law."""
         seconds = check_duration(seconds, "bake duration")
-        kelvin = self.engine.temperature if kelvin is None else check_temperature(kelvin)
-        law = self.aging_laws.retention
+        kelvin = None if kelvin is None else check_temperature(kelvin)
+        self.catch_up()
         self._bake_temperature = kelvin
-        if law is not None and seconds > 0:
-            r = self.aging.retention_resistance(law, seconds, kelvin)
-            self._set_resistance(r)
+        self.ambient_changed()
         self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
-                                      temperature_k=kelvin, note=note))
-        yield self.engine.env.timeout(seconds)
-        self._bake_temperature = None
+                                      list(range(self.rows)), list(range(self.cols)),
+                                      temperature_k=self.temperature, note=note))
+        try:
+            yield self.engine.env.timeout(seconds)
+            self.catch_up()
+        finally:
+            self._bake_temperature = None
+            self.ambient_changed()
 
     def cycle_process(self, n: int, rows=None, cols=None):
         """``n`` SET/RESET cycles of the selected cells (default all): counters and the endurance law."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n (cycles) must be a non-negative integer; got {n!r}")
         mask = np.zeros(self.shape, bool)
         r_idx = np.arange(self.rows) if rows is None else self._indices("rows", rows, self.rows)
         c_idx = np.arange(self.cols) if cols is None else self._indices("cols", cols, self.cols)
         mask[np.ix_(r_idx, c_idx)] = True
-        law = self.aging_laws.endurance
-        if law is not None and n > 0:
-            r = self.aging.endurance_resistance(law, mask.ravel(), int(n))
-            r_now = 1.0 / self.device.conductance(noisy=False)
-            self._set_resistance(np.where(mask.ravel(), r, r_now))
-        elif n > 0:
-            self.aging.cycles[mask.ravel()] += n
+        n = check_cycles(self.aging.cycles, mask.ravel(), n)
+        self.catch_up()
+        if n > 0:
+            self._age_by(self.aging.endurance_factor(self.aging_laws.endurance, mask.ravel(), n))
         duration = n * self.timing.cycle_s
         self.trace.append(TraceRecord(self.engine.now, duration, "cycle", r_idx.tolist(), c_idx.tolist(),
                                       temperature_k=self.temperature, note=f"{n} cycles"))
@@ -273,23 +335,17 @@ class Array:
     @staticmethod
     def _indices(name: str, value, n: int) -> np.ndarray:
         idx = np.atleast_1d(np.asarray(value))
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
         if not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1 or np.any((idx < 0) | (idx >= n)):
             raise ValueError(f"{name} must be indices in [0, {n}); got {value!r}")
         return idx
-
-    def _set_resistance(self, r: np.ndarray) -> None:
-        """Move every cell's state to read resistance ``r`` (ohm), clipped to what the device can hold."""
-        g_a, g_b = self.device.conductance_bounds()
-        g = np.clip(1.0 / r, np.minimum(g_a, g_b), np.maximum(g_a, g_b))
-        self.device.set_conductance(g)
-        stamp(self.crossbar, self.device)
 
     # ---- blocking conveniences ---------------------------------------------------------------
     def pulse(self, v_wl, v_bl=None, width_s: float = 1e-6, floating_wl=None, floating_bl=None,
               select_rows=None, note: str = "") -> PulseOutcome:
         """Apply one co-simulated pulse now and advance the clock by its width."""
-        v_wl = np.asarray(v_wl, float)
-        v_bl = np.zeros(self.cols) if v_bl is None else np.asarray(v_bl, float)
+        v_bl = np.zeros(self.cols) if v_bl is None else v_bl
         return self.engine.run_process(self.pulse_process(Bias(v_wl, v_bl, floating_wl, floating_bl), width_s,
                                                           select_rows, note))
 

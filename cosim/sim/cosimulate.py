@@ -15,6 +15,7 @@ import numpy as np
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from cosim.validate import bool_mask, real_array
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Bias:
     v_bl: np.ndarray
     floating_wl: np.ndarray | None = None
     floating_bl: np.ndarray | None = None
+
+
+def check_bias(bias: Bias, rows: int, cols: int) -> Bias:
+    """A copy of ``bias`` with float voltages of shape (rows,) / (cols,), all finite, and boolean
+    floating masks of the same shapes (or None); anything else is an error naming the field."""
+    def mask(name: str, value, n: int) -> np.ndarray | None:
+        return None if value is None else bool_mask(name, value, n)
+    return Bias(real_array("v_wl", bias.v_wl, (rows,), unit="V"), real_array("v_bl", bias.v_bl, (cols,), unit="V"),
+                mask("floating_wl", bias.floating_wl, rows), mask("floating_bl", bias.floating_bl, cols))
 
 
 @dataclass

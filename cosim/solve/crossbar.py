@@ -16,8 +16,10 @@ import numpy as np
 from cosim.netlist.crossbar import CellKind, CrossbarLayout
 from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
+from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
+from cosim.solve.nested_values import has_island, right_hand_side
 from cosim.solve.newton import ConvergenceError, solve_nonlinear
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
                                  single_row_ladder_applies)
@@ -48,11 +50,17 @@ class Crossbar:
         r_off_transistor: when not selected, ohm (inf = open, the default).
         nonlinearity: b in 1/V of the cell law I = (G/b) sinh(b V) (0 = linear cells, the default).
         conductance: initial conductance of every cell, S.
+        low_rank: when an operating point corrects the last factorisation by a rank-k update instead
+            of refactoring (regular arrays with resistive lines; see :mod:`cosim.solve.low_rank`).
     """
 
     def __init__(self, rows: int, cols: int, cell: str = "1R", r_wl=1.0, r_bl=1.0, r_source=0.0,
                  r_sense=0.0, r_on_transistor=1e3, r_off_transistor=np.inf, nonlinearity=0.0,
-                 conductance: float = 1e-4):
+                 conductance: float = 1e-4, low_rank: LowRankPolicy = LowRankPolicy()):
+        if not isinstance(low_rank, LowRankPolicy):
+            raise TypeError(f"low_rank must be a LowRankPolicy; got {type(low_rank).__name__}")
+        self.low_rank = low_rank
+        self._updating: tuple[tuple, LowRankOperatingPoints] | None = None
         self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
                                            r_on_transistor, r_off_transistor)
         self._g = _check_positive_finite("conductance", np.full((rows, cols), conductance, float), (rows, cols))
@@ -185,14 +193,16 @@ class Crossbar:
         self._invalidate_structure()
 
     def _invalidate_structure(self) -> None:
+        self._updating = None
         self._compiled = {}
         self._table_cache = None
         self._invalidate_values()
 
     def _invalidate_values(self) -> None:
+        """Drop what depends on the values; the low-rank base factorisation stays (it tracks changes)."""
         self._factored: tuple[tuple, FactoredCircuit] | None = None
         self._transfer: np.ndarray | None = None
-        self._nested: NestedDissectionSolver | None = None
+        self._nested: tuple[tuple, NestedDissectionSolver] | None = None
 
     # ---- compiled circuit ----------------------------------------------------------------------
     def _table(self):
@@ -235,7 +245,7 @@ class Crossbar:
 
         Value changes clear the cache (``_invalidate_values``), so the key only tells floating patterns apart.
         """
-        key = tuple(None if m is None else np.asarray(m, bool).tobytes() for m in (floating_wl, floating_bl))
+        key = _floating_key(floating_wl, floating_bl)
         if self._factored is None or self._factored[0] != key:
             g = self._element_g(floating_wl, floating_bl)
             self._factored = (key, self.compiled(g).factor(g))
@@ -332,13 +342,19 @@ class Crossbar:
         currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
         return currents if v.ndim == 2 else currents[0]
 
-    def nested_solver(self) -> NestedDissectionSolver:
-        """The nested-dissection factorisation for the current values (cached)."""
-        if self._nested is None:
+    #: below this many cells a factorisation runs on one thread (OpenMP subtrees cost more than they save)
+    NESTED_THREADS_MIN_CELLS = 512 * 512
+
+    def nested_solver(self, floating_wl=None, floating_bl=None) -> NestedDissectionSolver:
+        """The nested-dissection factorisation for the current values and floating lines (cached)."""
+        key = _floating_key(floating_wl, floating_bl)
+        if self._nested is None or self._nested[0] != key:
             lay = self.layout
-            self._nested = NestedDissectionSolver(self.effective_conductances(), lay.r_wl, lay.r_bl,
-                                                  lay.r_source, lay.r_sense)
-        return self._nested
+            threads = 1 if self.rows * self.cols < self.NESTED_THREADS_MIN_CELLS else None
+            self._nested = (key, NestedDissectionSolver(self.effective_conductances(), lay.r_wl, lay.r_bl,
+                                                        lay.r_source, lay.r_sense, n_threads=threads,
+                                                        floating_wl=floating_wl, floating_bl=floating_bl))
+        return self._nested[1]
 
     def solve(self, V) -> CrossbarSolution:
         """Full operating point (every node voltage, cell voltages and currents, power) for inputs V.
@@ -364,14 +380,15 @@ class Crossbar:
             raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
         fw = self._check_mask("floating_wl", floating_wl, self.rows)
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
         request = SolveRequest(Quantity.OPERATING_POINT, batch=1 if v.ndim == 1 else v.shape[0],
-                               floating_lines=bool((fw is not None and fw.any()) or (fb is not None and fb.any())),
-                               biased_bit_lines=bool(np.any(vb)), force_general=bool(general))
+                               floating_lines=floating, biased_bit_lines=bool(np.any(vb)), force_general=bool(general),
+                               islands=floating and has_island(self.effective_conductances(), fw, fb))
         path = self.choose_path(request).path
         if path is SolverPath.SINGLE_ROW_LADDER:
             return self._solve_single_row(v, vb)
         if path is SolverPath.NESTED:
-            return self._solve_nested(v)
+            return self._solve_nested(v, vb, fw, fb)
         terminals = np.concatenate([v, vb], axis=-1)
         if path is SolverPath.GENERAL:
             sol = self.factored(fw, fb).solve(terminals)
@@ -391,11 +408,24 @@ class Crossbar:
             raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
         return arr.copy()
 
-    def _solve_nested(self, v: np.ndarray) -> CrossbarSolution:
-        vv = np.atleast_2d(v)
-        u, b = self.nested_solver().node_voltages(vv.T)             # (M, N, batch)
-        u, b = np.moveaxis(u, -1, 0), np.moveaxis(b, -1, 0)
-        sol = solution_from_nodes(self.layout, self._g, self.effective_conductances(), u, b, vv)
+    def _solve_nested(self, v: np.ndarray, vb: np.ndarray, fw, fb) -> CrossbarSolution:
+        """Operating point on nested dissection: a rank-k update of the last factorisation when few
+        cells changed since it (``self.low_rank``), else a fresh factorisation."""
+        vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
+        g_eff = self.effective_conductances()
+        key = _floating_key(fw, fb)
+        x = None
+        if self._updating is not None and self._updating[0] == key:
+            x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
+        if x is None:
+            solver = self.nested_solver(fw, fb)
+            if self.low_rank.max_rank > 0:
+                self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))
+                x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
+            else:
+                x = solver.solve_rhs(right_hand_side(solver.values, vv.T, ee.T))
+        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
+        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
         if v.ndim == 1:
             sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
                                    {k: val[0] for k, val in sol.power_by_kind.items()})
@@ -458,3 +488,8 @@ class Crossbar:
     def __repr__(self) -> str:
         return (f"Crossbar({self.rows}x{self.cols}, cell={self.cell.value}, "
                 f"r_wl~{np.mean(self.layout.r_wl) if self.layout.r_wl.size else 0:.3g} ohm)")
+
+
+def _floating_key(floating_wl, floating_bl) -> tuple:
+    """Cache key telling floating-line patterns apart (None = no floating line of that kind)."""
+    return tuple(None if m is None else np.asarray(m, bool).tobytes() for m in (floating_wl, floating_bl))

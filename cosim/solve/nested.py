@@ -44,14 +44,17 @@ class NestedDissectionSolver:
         n_threads: OpenMP threads over independent subtrees (default: the CPUs this process may use).
             The result does not depend on it, bit for bit.
         max_leaf_nodes: unknowns per dense leaf rectangle (tuning only; the result does not depend on it).
+        floating_wl, floating_bl: optional (M,) / (N,) boolean masks of lines whose driver / sense end is
+            disconnected. Every line must keep a conducting path to a connected terminal
+            (:func:`~cosim.solve.nested_values.has_island` tells), or the factorisation fails.
 
     The factorisation runs in the constructor. Raises ValueError for bad shapes or values (zero or
     infinite wire resistances included) and numpy.linalg.LinAlgError if a pivot is not positive.
     """
 
     def __init__(self, g_cell, r_wl, r_bl, r_source, r_sense, n_threads: int | None = None,
-                 max_leaf_nodes: int = 8):
-        self.values = nodal_values(g_cell, r_wl, r_bl, r_source, r_sense)
+                 max_leaf_nodes: int = 8, floating_wl=None, floating_bl=None):
+        self.values = nodal_values(g_cell, r_wl, r_bl, r_source, r_sense, floating_wl, floating_bl)
         self.shape = self.values.g_cell.shape
         self.n_threads = _thread_count(n_threads)
         self.levels = build_levels(*self.shape, max_leaf_nodes=max_leaf_nodes)
@@ -149,17 +152,24 @@ class NestedDissectionSolver:
         single = v.ndim == 1
         return (v[:, None] if single else v), single
 
-    def node_voltages(self, V) -> tuple[np.ndarray, np.ndarray]:
+    def node_voltages(self, V, v_bl=None) -> tuple[np.ndarray, np.ndarray]:
         """Word-line and bit-line node voltages for driver voltages V, volts.
 
         Args:
             V: (M,) or (M, batch) driver voltages, V.
+            v_bl: (N,) or (N, batch) voltages at which the bit-line ends are held, V (default 0 V).
         Returns:
             u, b: (M, N) or (M, N, batch) voltages of the word-line and bit-line nodes, V.
         """
         v, single = self._check_inputs(V)
         m, n = self.shape
-        x = self.solve_rhs(right_hand_side(self.values, v)).reshape(2, m, n, v.shape[1])
+        e = None
+        if v_bl is not None:
+            e = np.asarray(v_bl, dtype=np.float64)
+            e = e[:, None] if e.ndim == 1 else e
+            if e.shape != (n, v.shape[1]) or not np.all(np.isfinite(e)):
+                raise ValueError(f"v_bl must be finite with shape ({n},) or ({n}, {v.shape[1]}); got {np.shape(v_bl)}")
+        x = self.solve_rhs(right_hand_side(self.values, v, e)).reshape(2, m, n, v.shape[1])
         u, b = x[0], x[1]
         return (u[..., 0], b[..., 0]) if single else (u, b)
 

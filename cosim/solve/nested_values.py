@@ -7,10 +7,13 @@ cell conductances ``g``, each row is Kirchhoff's current law at one node (siemen
     u[i,j]: sum of g_w (u[i,j] - u[i,j+-1]) + g[i,j] (u[i,j] - b[i,j]) (+ g_source (u[i,0] - V_i)) = 0
     b[i,j]: sum of g_b (b[i,j] - b[i+-1,j]) + g[i,j] (b[i,j] - u[i,j]) (+ g_sense b[M-1,j]) = 0
 
-An ideal driver (r_source = 0) pins u[i, 0] = V_i and an ideal sense (r_sense = 0) pins b[M-1, j] = 0:
+An ideal driver (r_source = 0) pins u[i, 0] = V_i and an ideal sense (r_sense = 0) pins b[M-1, j] = E_j
+(the voltage at which bit line j is held, 0 V for a read):
 the pinned node keeps its place with an identity row and no couplings, and its couplings move to the
 right-hand side of its neighbours, whose diagonals keep them. The matrix stays symmetric positive
 definite with the grid's structure, so the nested-dissection tree never depends on the terminals.
+A floating line (its driver or sense disconnected) simply has no terminal conductance; the matrix stays
+positive definite as long as every connected piece keeps at least one terminal (see :func:`has_island`).
 """
 from __future__ import annotations
 
@@ -84,13 +87,15 @@ def _terminal(name: str, r, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(pinned, 0.0, 1.0 / np.where(pinned, 1.0, arr)), pinned
 
 
-def nodal_values(g_cell, r_wl, r_bl, r_source, r_sense) -> NodalValues:
+def nodal_values(g_cell, r_wl, r_bl, r_source, r_sense, floating_wl=None, floating_bl=None) -> NodalValues:
     """Validate a regular crossbar and build its nodal matrix arrays.
 
     Args:
         g_cell: (M, N) cell conductances, S (finite, >= 0; 0 = open cell).
         r_wl: (M, N-1) word-line segments, ohm; r_bl: (M-1, N) bit-line segments, ohm (finite, > 0).
         r_source: (M,) driver resistances, ohm; r_sense: (N,) sense resistances, ohm (finite, >= 0).
+        floating_wl, floating_bl: optional (M,) / (N,) boolean masks of lines whose driver / sense end
+            is disconnected (no terminal conductance, never pinned).
     """
     g = np.asarray(g_cell, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] < 1 or g.shape[1] < 1:
@@ -103,6 +108,14 @@ def nodal_values(g_cell, r_wl, r_bl, r_source, r_sense) -> NodalValues:
     gb = _wire_conductance("r_bl", r_bl, (m - 1, n))
     g_src, pin_src = _terminal("r_source", r_source, m)
     g_sns, pin_sns = _terminal("r_sense", r_sense, n)
+    for name, mask, g_t, pin, size in (("floating_wl", floating_wl, g_src, pin_src, m),
+                                       ("floating_bl", floating_bl, g_sns, pin_sns, n)):
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (size,) or mask.dtype != bool:
+                raise ValueError(f"{name} must be a boolean mask of shape ({size},); got {mask.dtype} {mask.shape}")
+            g_t[mask] = 0.0
+            pin[mask] = False
 
     diag_u, diag_b = _diagonals(g, gw, gb, g_src, g_sns)
     c_wl, c_bl, c_cell = np.zeros((m, n)), np.zeros((m, n)), g.copy()
@@ -134,8 +147,11 @@ def _diagonals(g, gw, gb, g_source, g_sense) -> tuple[np.ndarray, np.ndarray]:
     return diag_u, diag_b
 
 
-def right_hand_side(values: NodalValues, v: np.ndarray) -> np.ndarray:
-    """Right-hand side (2 M N, batch) of the nodal system for driver voltages ``v`` (M, batch), V."""
+def right_hand_side(values: NodalValues, v: np.ndarray, v_bl: np.ndarray | None = None) -> np.ndarray:
+    """Right-hand side (2 M N, batch) of the nodal system for driver voltages ``v`` (M, batch), V.
+
+    ``v_bl`` (N, batch): voltages at which the bit-line ends are held, V (default 0 V).
+    """
     m, n = values.g_cell.shape
     batch = v.shape[1]
     rhs = np.zeros((2, m, n, batch))
@@ -149,4 +165,46 @@ def right_hand_side(values: NodalValues, v: np.ndarray) -> np.ndarray:
     if values.pinned_sense[0]:
         feeds_b[-1] = False
     rhs[1, feeds_b, 0] += values.g_cell[feeds_b, 0, None] * v[feeds_b]
+    if v_bl is not None:
+        _add_bit_line_ends(values, rhs, v_bl)
     return rhs.reshape(2 * m * n, batch)
+
+
+def _add_bit_line_ends(values: NodalValues, rhs: np.ndarray, e: np.ndarray) -> None:
+    """Add the terms of bit-line ends held at ``e`` (N, batch) volts to ``rhs`` (2, M, N, batch)."""
+    m, n = values.g_cell.shape
+    free, pin = ~values.pinned_sense, values.pinned_sense
+    rhs[1, -1, free] += values.g_sense[free, None] * e[free]
+    rhs[1, -1, pin] = e[pin]                                  # identity row: b = E
+    if m > 1:
+        rhs[1, -2, pin] += values.g_bl_last[pin, None] * e[pin]
+    # u[M-1, j] of a pinned sense's column, unless it is itself pinned by an ideal driver
+    feeds_u = pin.copy()
+    if values.pinned_source[-1]:
+        feeds_u[0] = False
+    rhs[0, -1, feeds_u] += values.g_cell[-1, feeds_u, None] * e[feeds_u]
+
+
+def has_island(g_cell: np.ndarray, floating_wl=None, floating_bl=None) -> bool:
+    """True when some line of a regular crossbar has no conducting path to any terminal.
+
+    Lines are joined by the conducting cells (``g_cell > 0``, S); a connected group of lines needs at
+    least one line whose driver or sense is connected (not in the floating masks). Wires must be finite.
+    """
+    m, n = g_cell.shape
+    fw = np.zeros(m, bool) if floating_wl is None else np.asarray(floating_wl, bool)
+    fb = np.zeros(n, bool) if floating_bl is None else np.asarray(floating_bl, bool)
+    if not (fw.any() or fb.any()):
+        return False
+    conducting = g_cell > 0
+    if conducting.all():                      # every line meets every other: one group
+        return bool(fw.all() and fb.all())
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    i, j = np.nonzero(conducting)
+    adj = coo_matrix((np.ones(i.size), (i, m + j)), shape=(m + n, m + n))
+    n_groups, label = connected_components(adj, directed=False)
+    grounded = np.zeros(n_groups, bool)
+    grounded[label[np.concatenate([~fw, ~fb])]] = True
+    return not bool(grounded.all())

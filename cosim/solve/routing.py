@@ -13,11 +13,14 @@ thresholds below only decide speed:
 - ``SINGLE_ROW_LADDER``: 1T1R, one selected row, open off-transistors, regular layout, linear cells.
   O(N) Norton recursion (:mod:`cosim.solve.row_ladder`).
 - ``NESTED``: regular linear arrays with finite, non-zero line segments, from
-  :data:`NESTED_TRANSFER_MIN_CELLS` cells for the transfer matrix and :data:`NESTED_MIN_CELLS` for a few
-  inputs (:mod:`cosim.solve.nested`).
+  :data:`NESTED_TRANSFER_MIN_CELLS` cells for the transfer matrix, :data:`NESTED_MIN_CELLS` for the sense
+  currents of a few inputs and :data:`NESTED_OP_MIN_CELLS` for operating points with any line bias and
+  floating lines, unless a line is cut off from every terminal (:mod:`cosim.solve.nested`); operating
+  points correct the last factorisation by a rank-k update when few cells changed
+  (:mod:`cosim.solve.low_rank`).
 - ``STRUCTURED``: the transfer matrix of any other regular linear array (:mod:`cosim.solve.structured`).
 - ``TRANSFER_MATMUL``: sense currents as ``V @ T`` when T is cached or the batch amortises it.
-- ``GENERAL``: sparse LU of the modified nodal matrix (:mod:`cosim.solve.mna`): every edit, floating lines.
+- ``GENERAL``: sparse LU of the modified nodal matrix (:mod:`cosim.solve.mna`): every edit, islands.
 - ``NEWTON``: sinh cells, Newton on the general path's stamps (:mod:`cosim.solve.newton`).
 
 This module reads only public attributes of the crossbar (``shape``, ``layout``, ``is_linear``,
@@ -36,6 +39,8 @@ from cosim.netlist.crossbar import CellKind
 NESTED_MIN_CELLS = 96 * 96
 #: ... and for the transfer matrix (below: the structured column recursion)
 NESTED_TRANSFER_MIN_CELLS = 32 * 32
+#: ... and for operating points (below: sparse LU; nested dissection wins from about this size)
+NESTED_OP_MIN_CELLS = 4 * 4
 #: a batch of at least ``rows // BATCH_PER_TRANSFER_ROWS`` inputs computes and caches T, then one matmul
 BATCH_PER_TRANSFER_ROWS = 8
 
@@ -69,6 +74,8 @@ class SolveRequest:
         floating_lines: some word or bit line has its driver / sense disconnected.
         biased_bit_lines: some bit-line end is held at a non-zero voltage.
         force_general: the caller wants the general sparse path (the reference of the fast ones).
+        islands: some line has no conducting path to a connected terminal (its voltage is undefined;
+            :func:`cosim.solve.nested_values.has_island` tells).
     """
 
     quantity: Quantity
@@ -76,6 +83,7 @@ class SolveRequest:
     floating_lines: bool = False
     biased_bit_lines: bool = False
     force_general: bool = False
+    islands: bool = False
 
     def __post_init__(self):
         if not isinstance(self.quantity, Quantity):
@@ -141,6 +149,10 @@ def choose_path(crossbar, request: SolveRequest) -> PathChoice:
             return PathChoice(SolverPath.TRANSFER_MATMUL,
                               f"a batch of {request.batch} >= {wanted} inputs amortises the transfer matrix "
                               f"({_transfer_path(crossbar, size).path.value})")
+    if request.quantity is Quantity.OPERATING_POINT and not request.islands and nested_applies(
+            crossbar, NESTED_OP_MIN_CELLS):
+        return PathChoice(SolverPath.NESTED, f"regular {size} array with resistive lines, >= {NESTED_OP_MIN_CELLS} "
+                          "cells (rank-k updates of the last factorisation when few cells changed)")
     plain = not request.floating_lines and not request.biased_bit_lines
     if plain and nested_applies(crossbar):
         return PathChoice(SolverPath.NESTED, f"regular {size} array with resistive lines, >= {NESTED_MIN_CELLS} cells")
@@ -174,6 +186,10 @@ def _irregularity(crossbar, request: SolveRequest | None) -> str:
         if not (np.all(np.isfinite(lay.r_source)) and np.all(np.isfinite(lay.r_sense))):
             edits.append("open drivers or senses")
         return "edited layout (" + ", ".join(edits) + ")"
+    if request is not None and request.islands:
+        return "a line cut off from every terminal (an island)"
+    if request is not None and request.quantity is Quantity.OPERATING_POINT:
+        return f"{lay.rows}x{lay.cols} below the nested-dissection size ({NESTED_OP_MIN_CELLS} cells) or ideal segments"
     if request is not None and request.floating_lines:
         return "floating lines"
     if request is not None and request.biased_bit_lines:

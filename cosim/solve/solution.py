@@ -41,13 +41,16 @@ def stack_solutions(parts: list[CrossbarSolution]) -> CrossbarSolution:
 
 
 def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray, u: np.ndarray, b: np.ndarray,
-                        v: np.ndarray) -> CrossbarSolution:
-    """Operating point of a regular crossbar (senses at 0 V) from its word-/bit-line node voltages.
+                        v: np.ndarray, v_bl: np.ndarray | None = None, floating_wl=None,
+                        floating_bl=None) -> CrossbarSolution:
+    """Operating point of a regular crossbar from its word-/bit-line node voltages.
 
     Args:
         layout: the :class:`~cosim.netlist.crossbar.CrossbarLayout`; conductances: (M, N) cells, S;
         effective: (M, N) cell + access transistor conductance between the line nodes, S.
         u, b: (batch, M, N) word-line and bit-line node voltages, V; v: (batch, M) driver voltages, V.
+        v_bl: (batch, N) voltages at which the bit-line ends are held, V (default 0 V).
+        floating_wl, floating_bl: (M,) / (N,) masks of lines whose driver / sense is disconnected.
     """
     i_cell = effective * (u - b)
     cell_v = i_cell / conductances
@@ -58,10 +61,15 @@ def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray,
         g_bl = np.where(layout.r_bl > 0, 1.0 / layout.r_bl, 0.0)
         g_src = np.where(layout.r_source > 0, 1.0 / layout.r_source, 0.0)
         g_sns = np.where(layout.r_sense > 0, 1.0 / layout.r_sense, 0.0)
+    if floating_wl is not None:
+        g_src = np.where(floating_wl, 0.0, g_src)
+    if floating_bl is not None:
+        g_sns = np.where(floating_bl, 0.0, g_sns)
+    b_end = b[..., -1, :] if v_bl is None else b[..., -1, :] - v_bl
     p_wire = (np.sum(g_wl * np.diff(u, axis=-1) ** 2, axis=(-2, -1))
               + np.sum(g_bl * np.diff(b, axis=-2) ** 2, axis=(-2, -1)))
     p_driver = np.sum(g_src * (v - u[..., 0]) ** 2, axis=-1)
-    p_sense = np.sum(g_sns * b[..., -1, :] ** 2, axis=-1)
+    p_sense = np.sum(g_sns * b_end ** 2, axis=-1)
     by_kind = {"wire": p_wire, "cell": p_cell, "transistor": p_transistor, "driver": p_driver, "sense": p_sense}
     return CrossbarSolution(u, b, cell_v, i_cell, i_cell.sum(axis=-2), i_cell.sum(axis=-1),
                             sum(by_kind.values()), by_kind)

@@ -1,0 +1,139 @@
+"""Operating points after a few cells changed: a rank-k (Woodbury) correction of a cached factorisation.
+
+A programming pulse moves the selected cell and leaves the others almost or exactly where they were;
+refactoring the whole array at every sub-step repeats work that did not change. With the nodal matrix
+``A`` factored at conductances ``g0``, let k cells change by ``delta`` (S). Cell c joins its word-line
+node and its bit-line node; ``w_c`` is +1 at the first and -1 at the second (zero where the node is
+pinned by an ideal driver or sense), so the new matrix is ``A + W diag(delta) W^T``. Writing the new
+voltages as the old ones ``x0`` minus the response to the extra cell currents ``delta * c`` (``c``: the
+k new cell voltages, including pinned ends) gives the exact update
+
+    (I + P diag(delta)) c = c0,      x = x0 - Z (delta * c),      Z = A^-1 W,  P = W^T Z,
+
+where ``c0`` are the cell voltages of ``x0``. ``Z`` costs one solve per changed cell, computed when the
+cell first changes and kept (a single-cell pulse pays it once); each further solve costs
+O(k * nodes + k^3). The result equals a fresh factorisation to rounding, amplified by the k x k
+system's sensitivity ``|| |I| + |P diag(delta)| || * || (I + P diag(delta))^-1 ||`` (infinity norms; for one
+cell ``(1 + |p delta|) / |1 + p delta|``, large when a cell that dominated its surroundings is nearly
+removed), which is why :class:`LowRankPolicy` refactors when it grows (or when k does).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.solve.nested import NestedDissectionSolver
+from cosim.solve.nested_values import right_hand_side
+
+
+@dataclass(frozen=True)
+class LowRankPolicy:
+    """When a solve corrects the cached factorisation instead of refactoring.
+
+    Attributes:
+        max_rank: most cells whose conductance differs from the factorised one (0 = always refactor).
+            Each new changed cell costs one solve (~1/3 of a factorisation at 64 x 64), so a few tens
+            pay off only when the same cells keep changing, as in a pulse's sub-steps.
+        max_amplification: largest rounding-error amplification of the k x k correction system (see
+            the module docstring); above it the correction could lose more than about
+            ``max_amplification * 1e-16`` relative accuracy, and the solve refactors instead.
+    """
+
+    max_rank: int = 32
+    max_amplification: float = 1e5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_rank, bool) or not isinstance(self.max_rank, (int, np.integer)) or self.max_rank < 0:
+            raise ValueError(f"LowRankPolicy.max_rank must be an integer >= 0; got {self.max_rank!r}")
+        if not self.max_amplification >= 1.0:
+            raise ValueError(f"LowRankPolicy.max_amplification must be >= 1; got {self.max_amplification!r}")
+
+
+class LowRankOperatingPoints:
+    """Node voltages of one regular crossbar at changed cell conductances, from one factorisation.
+
+    Args:
+        solver: the nested-dissection factorisation at the base conductances (its ``values.g_cell``).
+        policy: when to give up and ask for a fresh factorisation.
+    """
+
+    def __init__(self, solver: NestedDissectionSolver, policy: LowRankPolicy):
+        self.solver = solver
+        self.policy = policy
+        m, n = solver.shape
+        vals = solver.values
+        self._g0 = vals.g_cell
+        cell = np.arange(m * n)
+        pinned_u = np.zeros((m, n), bool)
+        pinned_u[:, 0] = vals.pinned_source
+        pinned_b = np.zeros((m, n), bool)
+        pinned_b[-1, :] = vals.pinned_sense
+        # unknown index of each cell's two ends, or -1 where the end is pinned
+        self._end_u = np.where(pinned_u.ravel(), -1, cell)
+        self._end_b = np.where(pinned_b.ravel(), -1, m * n + cell)
+        self._z = np.zeros((2 * m * n, 0))       # A^-1 W for the cached cells, one column each
+        self._column = np.full(m * n, -1, np.int64)   # column of Z for each cell, -1 if none
+        self._bias_key: bytes | None = None
+        self._x0: np.ndarray | None = None
+
+    @property
+    def cached_cells(self) -> int:
+        """Number of cells whose response column ``A^-1 w`` is held."""
+        return self._z.shape[1]
+
+    def node_voltages(self, g_cell: np.ndarray, v: np.ndarray, v_bl: np.ndarray):
+        """Node voltages (2 M N, batch) at cell conductances ``g_cell`` (M, N, S), or None to refactor.
+
+        Args:
+            g_cell: effective cell conductances, S (the factorised ones except in a few cells).
+            v: (M, batch) driver voltages, V; v_bl: (N, batch) bit-line end voltages, V.
+        Returns None (and changes nothing) when more than ``policy.max_rank`` cells changed or the
+        correction system is too ill-conditioned to keep the answer exact.
+        """
+        changed = np.flatnonzero(g_cell.ravel() != self._g0.ravel())
+        if changed.size > self.policy.max_rank:
+            return None
+        if self.cached_cells + np.count_nonzero(self._column[changed] < 0) > 2 * self.policy.max_rank:
+            return None                          # the cache of columns would outgrow its use
+        x0 = self._base_voltages(v, v_bl)
+        if changed.size == 0:
+            return x0.copy()
+        delta = g_cell.ravel()[changed] - self._g0.ravel()[changed]
+        z = self._columns(changed)
+        eu, eb = self._end_u[changed], self._end_b[changed]
+        p = np.where(eu[:, None] >= 0, z[np.maximum(eu, 0)], 0.0) - np.where(eb[:, None] >= 0, z[np.maximum(eb, 0)], 0.0)
+        system = p * delta[None, :]
+        magnitude = np.abs(system).sum(axis=1).max() + 1.0
+        system.flat[:: changed.size + 1] += 1.0
+        try:
+            inverse = np.linalg.inv(system)
+        except np.linalg.LinAlgError:
+            return None
+        if magnitude * np.abs(inverse).sum(axis=1).max() > self.policy.max_amplification:
+            return None
+        m, n = self.solver.shape
+        c0 = x0[changed] - x0[m * n + changed]
+        c = inverse @ c0
+        return x0 - z @ (delta[:, None] * c)
+
+    def _base_voltages(self, v: np.ndarray, v_bl: np.ndarray) -> np.ndarray:
+        """Voltages at the base conductances for this bias (one solve, kept while the bias repeats)."""
+        key = v.tobytes() + v_bl.tobytes() + bytes(str(v.shape), "ascii")
+        if key != self._bias_key:
+            self._x0 = self.solver.solve_rhs(right_hand_side(self.solver.values, v, v_bl))
+            self._bias_key = key
+        return self._x0
+
+    def _columns(self, cells: np.ndarray) -> np.ndarray:
+        """Z = A^-1 W for ``cells`` (2 M N, k), solving once for cells not seen before."""
+        new = cells[self._column[cells] < 0]
+        if new.size:
+            rhs = np.zeros((self._z.shape[0], new.size))
+            k = np.arange(new.size)
+            eu, eb = self._end_u[new], self._end_b[new]
+            rhs[eu[eu >= 0], k[eu >= 0]] = 1.0
+            rhs[eb[eb >= 0], k[eb >= 0]] = -1.0
+            self._column[new] = self._z.shape[1] + k
+            self._z = np.concatenate([self._z, self.solver.solve_rhs(rhs)], axis=1)
+        return self._z[:, self._column[cells]]

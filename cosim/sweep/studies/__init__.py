@@ -1,0 +1,1 @@
+"""The seed papers' studies, registered by name in :data:`cosim.sweep.study.REGISTERED`."""
