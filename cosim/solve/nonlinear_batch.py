@@ -58,7 +58,7 @@ class BatchReport:
 
 
 def solve_batch(net: SinhNetwork, vt: np.ndarray, precondition: Preconditioner, tol: float = 1e-12,
-                max_newton: int = 30, max_cg: int = 40) -> tuple[np.ndarray, BatchReport]:
+                max_newton: int = 30, max_cg: int = 40, fallback_iter: int = 100) -> tuple[np.ndarray, BatchReport]:
     """Operating points of many inputs on the same sinh-cell circuit.
 
     Args:
@@ -68,6 +68,9 @@ def solve_batch(net: SinhNetwork, vt: np.ndarray, precondition: Preconditioner, 
             factored once (islands: identity rows).
         tol: an input is converged when ``max |P^-1 F| <= tol * max |vt|`` (volts).
         max_newton, max_cg: Newton steps before the per-input fallback; CG iterations per Newton step.
+        fallback_iter: Newton iterations the per-input fallback may take.
+    Raises:
+        ConvergenceError: when the per-input fallback does not converge either.
     Returns:
         (x, report): unknown voltages (n_unknowns, batch), V, and the :class:`BatchReport`.
     """
@@ -87,7 +90,7 @@ def solve_batch(net: SinhNetwork, vt: np.ndarray, precondition: Preconditioner, 
         steps[cols], cg[cols], corr[cols], fb[cols] = solver.steps, solver.cg, solver.correction, ~solver.done
         solves += solver.solves
     for j in np.flatnonzero(fb):               # the inputs the shared factorisation did not finish
-        x[:, j:j + 1], extra = newton(net, vt[:, j:j + 1], x[:, j:j + 1])
+        x[:, j:j + 1], extra = newton(net, vt[:, j:j + 1], x[:, j:j + 1], fallback_iter)
         steps[j] += extra
     return x, BatchReport(steps, cg, corr, fb, tol_v, solves)
 
@@ -119,7 +122,7 @@ class _ChunkSolver:
         f = net.residual(x, bv, v)
         for _ in range(max_newton + 1):
             z = self._apply(-f)
-            self.correction[act] = np.max(np.abs(z), axis=0)
+            self.correction[act] = np.max(np.abs(z), axis=0, initial=0.0)
             conv = self.correction[act] <= self.tol_v[act]
             self.done[act[conv]] = True
             if conv.any():                      # converged inputs leave the active set
@@ -223,10 +226,15 @@ def nested_preconditioner(solver, node_of_unknown: np.ndarray) -> Preconditioner
             each unknown; the grid's pinned nodes (ideal drivers and senses) are not unknowns.
     """
     n_grid = 2 * solver.shape[0] * solver.shape[1]
+    buffer = [np.zeros((n_grid, 0))]
 
     def apply(r: np.ndarray) -> np.ndarray:
-        y = np.zeros((n_grid, r.shape[1]))
+        # one buffer, solved in place: the pinned rows keep their zero right-hand side, and a pinned
+        # row's solution is its right-hand side, so they stay zero between calls of the same width
+        if buffer[0].shape[1] != r.shape[1]:
+            buffer[0] = np.zeros((n_grid, r.shape[1]))
+        y = buffer[0]
         y[node_of_unknown] = r
-        return solver.solve_rhs(y)[node_of_unknown]
+        return solver.solve_rhs(y, overwrite=True)[node_of_unknown]
 
     return apply
