@@ -51,7 +51,7 @@ def test_strongly_nonlinear_array_obeys_the_cell_law_and_kcl():
 
 def test_convergence_error_names_iterations_residual_and_cell():
     xb = Crossbar(2, 2, r_source=10.0, r_sense=10.0, nonlinearity=200.0, conductance=1e-4)
-    xb.NEWTON_MAX_ITER = 2
+    xb.NEWTON_MAX_ITER = xb.BATCH_MAX_NEWTON = 2
     for general in (False, True):       # the batched path's fallback and the per-input Newton path
         with pytest.raises(ConvergenceError, match=r"2 iterations.*residual .* A.*cell \(\d, \d\)") as info:
             xb.solve_bias([5.0, 4.0], general=general)

@@ -453,8 +453,11 @@ class Crossbar:
         except ConvergenceError as exc:
             raise self._name_cell(exc) from None
 
-    #: Newton iterations allowed per operating point before ConvergenceError
+    #: full-Newton iterations allowed per operating point before ConvergenceError
     NEWTON_MAX_ITER = 100
+    #: Newton steps a batched sinh-cell solve takes on the shared factorisation before an input falls
+    #: back to full Newton
+    BATCH_MAX_NEWTON = 30
 
     def _sinh_network(self, fw=None, fb=None) -> SinhNetwork:
         g = self._element_g(fw, fb)
@@ -475,7 +478,7 @@ class Crossbar:
         else:
             precondition = lu_preconditioner(self.factored(fw, fb))
         try:
-            x, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.NEWTON_MAX_ITER,
+            x, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.BATCH_MAX_NEWTON,
                                                         fallback_iter=self.NEWTON_MAX_ITER)
         except ConvergenceError as exc:
             raise self._name_cell(exc) from None

@@ -141,8 +141,6 @@ class _ChunkSolver:
             eta = np.clip(np.maximum(self.quadratic[act] * c, 0.5 * self.tol_v[act] / c), 1e-9, 0.1)
             self.previous = self.correction.copy()
             dx = self._cg(net.extra_conductance(v), -f, z, eta, act)
-            import os
-            if os.environ.get("SNDEBUG"): print("newton corr max %.2e min %.2e eta %.1e solves %d" % (c.max(), c.min(), eta.max(), self.solves))
             x, v, f, stalled = self._line_search(x, vt, bv, v, f, dx)
             self.steps[act] += 1
             if stalled.any():                   # per-input Newton takes over
