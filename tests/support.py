@@ -17,3 +17,25 @@ def one_torch_thread():
 
     with torch_threads(1):
         yield
+
+
+def step_locked(kernel_dev, numpy_dev, v, dt):
+    """Drive two identical device arrays sample by sample, the first on its compiled kernel and the
+    second on the numpy reference, restarting the kernel each step from the reference's state.
+
+    Returns (kernel currents, reference currents, worst one-step state difference / state range).
+    Locking the state makes the comparison one step of each engine, which is CPU-independent: over a
+    whole trajectory a 1-ulp exp/pow difference (SIMD flavours differ) can decide whether a cell is
+    clipped onto a locking window bound, and the two runs then part by far more than rounding.
+    """
+    v = np.asarray(v, dtype=np.float64)
+    lo, hi = numpy_dev.state_bounds()
+    span = np.abs(hi - lo)
+    i_k, i_n = np.empty((len(v), numpy_dev.n)), np.empty((len(v), numpy_dev.n))
+    worst = 0.0
+    for k in range(len(v)):
+        kernel_dev.set_state(numpy_dev.state)
+        i_k[k] = kernel_dev.simulate(v[k:k + 1], dt)[0]
+        i_n[k] = numpy_dev.simulate(v[k:k + 1], dt, engine="numpy")[0]
+        worst = max(worst, float(np.max(np.abs(kernel_dev.state - numpy_dev.state) / span)))
+    return i_k, i_n, worst

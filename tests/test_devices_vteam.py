@@ -7,6 +7,7 @@ import pytest
 
 from cosim.devices import VTEAM, Nonidealities, Normal, Uniform
 from cosim.devices import compiled
+from support import step_locked
 
 PT = dict(r_on=100.0, r_off=2.5e3, v_on=-0.53, v_off=0.5, k_on=-80.0, k_off=4.03e-8, a_on=3.0, a_off=1.0,
           w_off=10e-9)
@@ -203,27 +204,18 @@ def assert_switched(v, i):
     assert np.mean((np.nanmax(g, axis=0) - np.nanmin(g, axis=0)) > 0.01 * np.nanmax(g, axis=0)) > 0.5
 
 
-# Step-locked: both engines take every step from the same state, so the comparison measures one step
-# of the kernel against one step of the reference. A whole-trajectory comparison is not CPU-independent
-# with huge steps: a window that locks at a bound (Joglekar, Prodromakis: f = 0 there) turns a 1-ulp
-# difference of exp/pow (SIMD flavours differ) into "clipped onto the bound and frozen" versus "one ulp
-# short and still moving", which then grows to 1e-7 of the range.
+# Step-locked (see support.step_locked): with these huge steps a window that locks at a bound (Joglekar,
+# Prodromakis: f = 0 there) turns a 1-ulp exp/pow difference into "clipped onto the bound and frozen"
+# versus "one ulp short and still moving", and whole trajectories then part by 1e-7 of the range.
 @pytest.mark.skipif(not compiled.available("VTEAM"), reason="Cython kernel not built")
 @pytest.mark.parametrize("config", KERNEL_CONFIGS)
 @pytest.mark.parametrize("per_cell_v", [False, True])
 def test_kernel_step_agrees_with_numpy_reference(config, per_cell_v):
-    n, steps = 40, 1500
+    n, steps = 40, 500
     a, b = kernel_pair(n=n, rng=11, **config)
     dt = a.params.dt * (200 if a.params.window == "none" else 20)
     v = sine_drive(n, steps, per_cell_v)
-    span = a.cell_params["w_off"] - a.cell_params["w_on"]
-    i_k, i_n = np.empty((steps, n)), np.empty((steps, n))
-    worst_state = 0.0
-    for k in range(steps):
-        a.set_state(b.state)                     # lock: the kernel starts each step where numpy is
-        i_k[k] = a.simulate(v[k:k + 1], dt)[0]
-        i_n[k] = b.simulate(v[k:k + 1], dt, engine="numpy")[0]
-        worst_state = max(worst_state, np.max(np.abs(a.state - b.state) / span))
+    i_k, i_n, worst_state = step_locked(a, b, v, dt)
     assert worst_state <= 1e-12                  # one step: a few ulps of the state range
     assert np.max(np.abs(i_k - i_n)) <= 1e-12 * np.abs(i_n).max()
     assert np.array_equal(a.cell_params["r_off"], b.cell_params["r_off"])   # same c2c draws
