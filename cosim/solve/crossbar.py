@@ -110,7 +110,7 @@ class Crossbar:
     @property
     def graph(self):
         """The networkx netlist of this circuit, with the current values (built on access)."""
-        return self.layout.to_graph(self._g, self._selected)
+        return self.layout.to_graph(self._g, self._selected, None if self.is_linear else self._b)
 
     # ---- setting values ------------------------------------------------------------------------
     def set_conductances(self, G) -> None:
@@ -517,7 +517,10 @@ class Crossbar:
 
     # ---- export ----------------------------------------------------------------------------
     def to_spice(self, path, V) -> None:
-        """Write an ngspice netlist of exactly this circuit with word-line inputs ``V`` (volts)."""
+        """Write an ngspice netlist of exactly this circuit with word-line inputs ``V`` (volts).
+
+        sinh cells become behavioural sources ``I = g/b*sinh(b*V)`` (see :mod:`cosim.netlist.spice`).
+        """
         from cosim.netlist.spice import write_spice
 
         v = self._check_inputs(V)

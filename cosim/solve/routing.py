@@ -120,8 +120,10 @@ def single_row_ladder_applies(crossbar, row: int) -> bool:
             and bool(np.all(np.isinf(lay.r_off_transistor))) and lay.is_regular)
 
 
-def nested_applies(crossbar, min_cells: int = NESTED_MIN_CELLS) -> bool:
-    """Regular linear arrays of at least ``min_cells`` cells with finite, non-zero line segments."""
+def nested_applies(crossbar, min_cells: int | None = None) -> bool:
+    """Regular linear arrays of at least ``min_cells`` (default :data:`NESTED_MIN_CELLS`) cells with finite,
+    non-zero line segments."""
+    min_cells = NESTED_MIN_CELLS if min_cells is None else min_cells
     lay = crossbar.layout
     return (lay.rows * lay.cols >= min_cells and lay.is_regular and crossbar.is_linear
             and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
