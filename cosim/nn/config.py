@@ -38,8 +38,8 @@ class ArrayConfig:
             are clipped to the scale (seed 003, Algorithm 1).
     Forward:
         mode: "ideal" (conductance matmul), "circuit" (exact linear circuit via each array's transfer
-            matrix: IR drop and sneak paths) or "nonlinear" (a Newton solve of every array per batch:
-            the slow path, for sinh cells).
+            matrix: IR drop and sneak paths) or "nonlinear" (sinh cells: each array solves the whole batch
+            together by Newton-CG on one factorisation; slower than the linear modes).
     Devices (ohm unless stated):
         r_on, r_off: nominal low / high resistance bounds of a cell (0 < r_on < r_off).
         states: number of programmable conductance states per cell (>= 2), uniform in G between the

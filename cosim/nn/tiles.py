@@ -7,7 +7,8 @@ forward pass uses is derived from it and cached until it changes:
 * ideal mode: the signed matrix of each tile is G+ - G- (or G - G_ref);
 * circuit mode: the same difference of the arrays' exact transfer matrices
   (:meth:`cosim.solve.crossbar.Crossbar.transfer_matrix`, float64; IR drop and sneak paths);
-* nonlinear mode: every array is solved (Newton, sinh cells) for every input vector of a batch.
+* nonlinear mode: every array solves the whole batch of input vectors at once (sinh cells: batched
+  Newton-CG on one factorisation per array, :mod:`cosim.solve.nonlinear_batch`).
 
 A forward pass turns activations into word-line voltages (DAC), computes each tile's column
 currents, adds per-read noise (``cfg.read_noise``), digitises them per tile (ADC) and accumulates
@@ -233,7 +234,10 @@ class TiledMatrix:
                                dtype=volts.dtype, device=volts.device)
 
     def _solve_nonlinear(self, v: np.ndarray) -> np.ndarray:
-        """Newton-solve every array for every input (the slow path); v (groups, rt, N, rows) volts."""
+        """Solve every array for the whole batch (sinh cells, batched); v (groups, rt, N, rows) volts.
+
+        The loop runs over arrays; each array's inputs are solved together by ``Crossbar.read``.
+        """
         grid, cfg = self.grid, self.cfg
         xb = self.crossbar()
         xb.set_nonlinearity(cfg.nonlinearity)
