@@ -241,6 +241,10 @@ def test_low_rank_policy_rejects_bad_values(kwargs, error, match):
 def test_crossbar_rejects_a_policy_of_the_wrong_type():
     with pytest.raises(TypeError, match="low_rank"):
         Crossbar(2, 2, low_rank={"max_rank": 3})
+    xb = Crossbar(2, 2)
+    with pytest.raises(TypeError, match="low_rank must be a LowRankPolicy"):
+        xb.low_rank = 3
+    assert xb.low_rank == LowRankPolicy()
 
 
 @st.composite
