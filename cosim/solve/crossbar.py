@@ -436,6 +436,7 @@ class Crossbar:
         if self._updating is not None and self._updating[0] == key:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
         if x is None:
+            self._updating = None            # let the old factorisation go before the new one is made
             solver = self.nested_solver(fw, fb)
             if self.low_rank.max_rank > 0:
                 self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))
