@@ -7,7 +7,8 @@ and the transfer matrix are derived from them and cached until one of them chang
 
 Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives the exact transfer
 matrix of regular arrays; the general sparse path (:mod:`cosim.solve.mna`) handles every edit and
-gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+gives full operating points; sinh cells are solved for whole batches of inputs on one factorisation
+(:mod:`cosim.solve.nonlinear_batch`), or by full Newton per input (:mod:`cosim.solve.newton`).
 """
 from __future__ import annotations
 
@@ -322,7 +323,8 @@ class Crossbar:
         """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
 
         The path is chosen by :func:`cosim.solve.routing.choose_path` (ladder, transfer-matrix matmul,
-        nested dissection, sparse LU, or Newton for sinh cells).
+        nested dissection, sparse LU; for sinh cells the batched Newton-CG solver, whose report is
+        :attr:`last_nonlinear_report`).
         """
         v = self._check_inputs(V)
         batch = 1 if v.ndim == 1 else v.shape[0]
