@@ -180,6 +180,8 @@ class SinhNetwork:
         g = self.g[elements][:, None]
         with np.errstate(invalid="ignore"):
             i = np.where(np.isinf(g), np.nan, np.where(g > 0, g, 0.0) * dv)
+        if self.cells.size == 0:
+            return i
         where = np.searchsorted(self.cells, elements)
         is_cell = (where < self.cells.size) & (self.cells[np.minimum(where, self.cells.size - 1)] == elements)
         if is_cell.any():
