@@ -1,9 +1,11 @@
-"""Retention: bake a programmed array at three temperatures and watch its conductances move.
+"""Retention of programmed levels: bake arrays at two temperatures under the two retention models.
 
-Question: an array programmed to LRS and HRS cells is baked at 473, 523 and 573 K; how do the two
-states' conductances evolve with bake time, and when does the window start to close? The cells age
-by the seed-000 retention law (Ti/HfOx/TiN fit with thermal activation) in equivalent time on the
-engine clock. Prints the conductance at each time, saves a figure.
+Question: an array programmed to LRS, HRS and an intermediate (multi-level) conductance is baked at
+523 and 573 K; how does each level evolve with bake time under the level-dependent model (every level
+drifts gradually toward the split, ``RetentionModel.LEVELS``, the default) and under the two-state model
+(the published LRS law and its mirror for HRS, each cut off at the split, ``RetentionModel.TWO_STATE``)?
+Both take the threshold and rate from seed 000's Ti/HfOx/TiN fit (Fig. 3B) in equivalent time on the
+engine clock. Prints the conductances at each time, saves a figure with one panel per model.
 
     python examples/engine_retention.py [--out out/]
 """
@@ -17,18 +19,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cosim import Engine
+from cosim.sim import AgingLaws
+from cosim.sim.aging import RetentionModel, default_endurance, default_retention
 
-TEMPERATURES_K = (473.0, 523.0, 573.0)
+TEMPERATURES_K = (523.0, 573.0)
+LEVELS = ("LRS", "MLC", "HRS")
 
 
-def programmed_array(seed: int = 2):
+def programmed_array(model: RetentionModel, seed: int = 2):
+    """A 6x6 1T1R array, rows 0-1 at LRS, 2-3 at a middle level, 4-5 at HRS (write-verify)."""
     eng = Engine(temperature=300.0)
-    arr = eng.array(8, 8, cell="1T1R", seed=seed, r_wl=1.0, r_bl=1.0, r_on_transistor=200.0)
+    arr = eng.array(6, 6, cell="1T1R", seed=seed, r_wl=1.0, r_bl=1.0, r_on_transistor=200.0)
     lo, hi = arr.conductance_bounds()
-    checker = (np.add.outer(np.arange(8), np.arange(8)) % 2).astype(bool)
-    target = np.where(checker, 0.8 * hi, 1.5 * lo)        # LRS on the black squares, HRS on the white
+    r_lrs, r_hrs = 1.0 / np.median(hi), 1.0 / np.median(lo)
+    arr.aging_laws = AgingLaws(default_retention(r_lrs, r_hrs, model), default_endurance(r_lrs, r_hrs))
+    level = np.repeat(np.arange(3), 2)[:, None] * np.ones((1, 6), int)
+    target = np.choose(level, [0.8 * hi, np.sqrt(hi * lo) * 1.6, 1.5 * lo])
     rep = arr.program(target, scheme="write-verify", tolerance=0.02)
-    return eng, arr, checker, rep
+    return arr, level, rep
 
 
 def main(argv=None):
@@ -36,26 +44,27 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("out"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    times = np.logspace(0, 7, 15)                            # s, cumulative bake time
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for k, kelvin in enumerate(TEMPERATURES_K):
-        eng, arr, lrs, rep = programmed_array()
-        print(f"{kelvin:.0f} K: programmed ({rep.summary()})", flush=True)
-        g_lrs, g_hrs, elapsed = [], [], 0.0
-        for t in times:
-            arr.bake(t - elapsed, kelvin)
-            elapsed = t
-            g = arr.conductances()
-            g_lrs.append(g[lrs].mean())
-            g_hrs.append(g[~lrs].mean())
-        print("   t (s)   " + " ".join(f"{t:9.1e}" for t in times[::2]))
-        print("   G_LRS mS" + " ".join(f"{g * 1e3:9.3f}" for g in g_lrs[::2]))
-        print("   G_HRS mS" + " ".join(f"{g * 1e3:9.3f}" for g in g_hrs[::2]))
-        ax.semilogx(times, np.array(g_lrs) * 1e3, "-", color=f"C{k}", label=f"LRS, {kelvin:.0f} K")
-        ax.semilogx(times, np.array(g_hrs) * 1e3, "--", color=f"C{k}", label=f"HRS, {kelvin:.0f} K")
-    ax.set_xlabel("bake time (s)")
-    ax.set_ylabel("mean conductance (mS)")
-    ax.legend(fontsize=8)
+    times = np.logspace(0, 6, 13)                            # s, cumulative bake time
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, model in zip(axes, RetentionModel):
+        for k, kelvin in enumerate(TEMPERATURES_K):
+            arr, level, rep = programmed_array(model)
+            print(f"{model.value}, {kelvin:.0f} K: programmed ({rep.summary()})", flush=True)
+            g_mean, elapsed = [], 0.0
+            for t in times:
+                arr.bake(t - elapsed, kelvin)
+                elapsed = t
+                g = arr.conductances()
+                g_mean.append([g[level == j].mean() for j in range(3)])
+            g_mean = np.array(g_mean) * 1e3
+            print("   t (s)     " + " ".join(f"{t:9.1e}" for t in times[::2]))
+            for j, name in enumerate(LEVELS):
+                print(f"   G_{name} mS " + " ".join(f"{g:9.3f}" for g in g_mean[::2, j]))
+                ax.semilogx(times, g_mean[:, j], ("-", ":", "--")[j], color=f"C{k}", label=f"{name}, {kelvin:.0f} K")
+        ax.set_title(f"retention model: {model.value}")
+        ax.set_xlabel("bake time (s)")
+    axes[0].set_ylabel("mean conductance (mS)")
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     path = args.out / "engine_retention.png"
     fig.savefig(path, dpi=120)

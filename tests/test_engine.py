@@ -5,7 +5,7 @@ import pytest
 from cosim import Crossbar, Engine
 from cosim.devices import VTEAM, Nonidealities
 from cosim.devices.aging import EnduranceRetentionLaw
-from cosim.sim import AgingLaws, Trace, WriteVerifyConfig
+from cosim.sim import AgingLaws, OpenLoopConfig, Trace, WriteVerifyConfig
 
 
 def random_targets(arr, seed=0):
@@ -17,7 +17,7 @@ def random_targets(arr, seed=0):
 def test_write_verify_1t1r_reaches_tolerance_and_reports_stuck_cells():
     eng = Engine(temperature=300.0)
     dev = VTEAM.preset("Pt/Hf/Ti", n=64, rng=3, nonideal=Nonidealities(stuck_on=0.05, stuck_off=0.05))
-    arr = eng.array(8, 8, cell="1T1R", device=dev, seed=1, r_wl=1.0, r_bl=1.0)
+    arr = eng.array(8, 8, cell="1T1R", device=dev, seed=1, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     target = random_targets(arr)
     rep = arr.program(target, scheme="write-verify", tolerance=0.01)
     faulty = (dev.faults.stuck_on | dev.faults.stuck_off).reshape(8, 8)
@@ -74,19 +74,22 @@ def test_switching_pulse_matches_device_integration():
 
 @pytest.mark.parametrize("amplitude,scheme,disturbed", [(0.9, "v/2", False), (1.2, "v/2", True), (1.2, "v/3", False)])
 def test_half_select_disturb(amplitude, scheme, disturbed):
+    """The controller assumes every cell at 4 mS (it reads nothing): it pulses only (3, 3), and the
+    half-selected cells feel V/2 (above threshold at 1.2 V) or V/3 (below)."""
     eng = Engine()
     arr = eng.array(4, 4, cell="1R", seed=7, r_wl=0.0, r_bl=0.0)
     arr.device.set_conductance(np.full(16, 4e-3))
     target = np.full((4, 4), 4e-3)
     target[3, 3] = 1e-3           # one cell to RESET (positive voltage); programmed last, so no cell is revisited
-    rep = arr.program(target, scheme=scheme, tolerance=0.01, amplitude=amplitude)
+    config = OpenLoopConfig(amplitude=amplitude, assumed_start=np.full((4, 4), 4e-3))
+    rep = arr.program(target, scheme=scheme, tolerance=0.01, config=config)
     g = arr.conductances()
     others = np.ones((4, 4), bool)
     others[3, 3] = False
     half = np.zeros((4, 4), bool)
     half[3, :], half[:, 3] = True, True
     half[3, 3] = False
-    assert rep.pulses[3, 3] == 1 and rep.pulses.sum() == 1
+    assert rep.pulses[3, 3] == 1 and rep.pulses.sum() == 1 and rep.reads == 0
     assert np.all(g[others & ~half] == 4e-3)                  # unselected cells see 0 V (V/2) or V/3 of either sign
     assert np.any(g[half] != 4e-3) == disturbed
 
@@ -200,7 +203,7 @@ def test_engine_temperature_validation_and_profile():
 
 def test_write_verify_amplitude_is_the_planned_cell_voltage():
     eng = Engine()
-    arr = eng.array(4, 4, cell="1T1R", seed=3)
+    arr = eng.array(4, 4, cell="1T1R", seed=3, r_on_transistor=100.0)
     target = random_targets(arr, 2)
     with pytest.raises(ValueError, match="threshold"):
         arr.program(target, scheme="write-verify", amplitude=0.3)

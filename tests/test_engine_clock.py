@@ -67,17 +67,42 @@ def test_run_until_and_gaps_age_every_array():
     assert np.allclose(1.0 / c.conductances(), by_hand(200.0, [(60.0, 573.0)]), rtol=1e-9)
 
 
-def test_window_closes_towards_the_split_under_the_default_laws():
+def level_law_by_hand(r0, r_split, r_ref, segments):
+    """The level law of seed 000's 3B LRS fit written out: the log-distance to the split keeps the fraction
+    f = (x / x_th(T))^-a(T), a = p3 u(T) / ln(r_split / r_ref); f carries over a temperature change."""
+    f = 1.0
+    for seconds, kelvin in segments:
+        x_th = float(LRS_LAW.threshold(kelvin))
+        a = LRS_LAW.p3 * float(LRS_LAW.activation(kelvin)) / np.log(r_split / r_ref)
+        x = x_th * f ** (-1.0 / a) if f < 1 else 0.0
+        f = max((x + seconds) / x_th, 1.0) ** (-a)
+    return r_split * np.exp(np.log(r0 / r_split) * f)
+
+
+def test_every_level_drifts_gradually_toward_the_split():
     eng = Engine(temperature=573.0)
-    arr = eng.array(2, 2, cell="1R", seed=0)
+    arr = eng.array(1, 4, cell="1R", seed=0)
     law = arr.aging_laws.retention
     lo, hi = arr.conductance_bounds()
-    g = np.array([hi[0, 0] * 0.9, lo[0, 1] * 1.1, hi[1, 0] * 0.9, lo[1, 1] * 1.1])
-    arr.device.set_conductance(g)
-    arr.aging.reprogrammed(np.ones(4, bool), 1.0 / g)
-    eng.run(until=1e5)
+    r_lrs, r_hrs = 1.0 / np.median(hi), 1.0 / np.median(lo)
+    r0 = np.exp(np.linspace(np.log(r_lrs * 1.1), np.log(r_hrs * 0.9), 4))     # LRS, two MLC levels, HRS
+    arr.device.set_conductance(1.0 / r0)
+    arr.aging.reprogrammed(np.ones(4, bool), r0)
+    history = []
+    for t in (10.0, 100.0, 1000.0):
+        eng.run(until=t)
+        history.append((1.0 / arr.conductances()).ravel())
+    eng.set_temperature(523.0)
+    eng.run(until=2000.0)
     r = (1.0 / arr.conductances()).ravel()
-    assert np.allclose(r, law.r_split, rtol=1e-9)           # both states end at the split, neither crosses
+    segments = [(1000.0, 573.0), (1000.0, 523.0)]
+    expected = [level_law_by_hand(r, law.r_split, r_lrs, segments) for r in r0]
+    assert np.allclose(r, expected, rtol=1e-9)
+    d = np.abs(np.log(np.array([r0] + history + [r]) / law.r_split))
+    assert np.all(np.diff(d, axis=0) <= 0) and np.all(d[-1] > 0)           # closer every time, never across
+    assert np.all(np.diff(np.array(history), axis=1) > 0)                   # levels keep their order
+    steps = np.abs(np.diff(np.log(np.array(history)), axis=0))
+    assert np.all(steps < 0.9 * np.log(law.r_split / r_lrs))                # no jump to the split within a decade
 
 
 def test_small_disturb_keeps_retention_history_a_reprogram_restarts_it():

@@ -3,8 +3,10 @@ from cosim.sim.aging import AgingLaws
 from cosim.sim.array import Array, Timing, Unselected
 from cosim.sim.cosimulate import Bias, CosimConfig
 from cosim.sim.engine import Engine
-from cosim.sim.schemes import SCHEMES, OpenLoopConfig, ProgramReport, WriteVerifyConfig
+from cosim.sim.control import (SCHEMES, Bound, IsppConfig, Ladder, OpenLoopConfig, ProgramReport, PulseLimits,
+                               Scheme, WriteVerifyConfig)
 from cosim.sim.trace import Trace, TraceRecord
 
 __all__ = ["Engine", "Array", "Timing", "Unselected", "Bias", "CosimConfig", "AgingLaws", "SCHEMES",
-           "ProgramReport", "WriteVerifyConfig", "OpenLoopConfig", "Trace", "TraceRecord"]
+           "Scheme", "ProgramReport", "WriteVerifyConfig", "IsppConfig", "Ladder", "OpenLoopConfig", "PulseLimits",
+           "Bound", "Trace", "TraceRecord"]

@@ -23,15 +23,17 @@ state).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
 from cosim.devices.aging import EnduranceRetentionLaw, PowerLawDrift, TwoStateAging
+from cosim.devices.aging_levels import LevelRetention
 
 
 def law_threshold(law, r0: np.ndarray, temperature_k: float) -> np.ndarray | None:
     """Per-cell stress threshold x_th of ``law`` at ``temperature_k`` (None for laws without one)."""
-    if isinstance(law, EnduranceRetentionLaw):
+    if isinstance(law, (EnduranceRetentionLaw, LevelRetention)):
         return np.broadcast_to(law.threshold(temperature_k), r0.shape).astype(float)
     if isinstance(law, TwoStateAging):
         return np.where(law.is_lrs(r0), law.lrs.threshold(temperature_k), law.hrs.threshold(temperature_k))
@@ -49,14 +51,27 @@ def law_exponent(law, r0: np.ndarray, temperature_k: float) -> np.ndarray:
     return one(law)
 
 
-def default_retention(r_lrs: float, r_hrs: float) -> TwoStateAging:
-    """Retention with temperature for cells between ``r_lrs`` and ``r_hrs`` ohm.
+class RetentionModel(Enum):
+    """How programmed levels retain their resistance (see :func:`default_retention`)."""
 
-    LRS: the published Ti/HfOx/TiN fit (seed 000 Fig. 3B, gradual, thermally activated). HRS: the
-    same threshold with the opposite exponent (the HRS resistance falls, the window closes) — an
-    assumption, since the seed publishes no HRS retention fit with temperature. Split at
-    sqrt(r_lrs r_hrs).
+    LEVELS = "levels"        # every level drifts gradually toward the split (LevelRetention)
+    TWO_STATE = "two-state"  # LRS law and its mirror for HRS, cut off at the split (TwoStateAging)
+
+
+def default_retention(r_lrs: float, r_hrs: float, model: RetentionModel = RetentionModel.LEVELS):
+    """Retention with temperature for cells between ``r_lrs`` and ``r_hrs`` ohm, split at sqrt(r_lrs r_hrs).
+
+    Both models take the threshold and initial rate from the published Ti/HfOx/TiN LRS fit (seed 000
+    Fig. 3B, gradual, thermally activated); the seed publishes no HRS retention fit with temperature.
+    ``LEVELS`` (default): :class:`~cosim.devices.aging_levels.LevelRetention`, each level's log-distance
+    to the split decays gradually, HRS as fast as LRS (multi-level cells keep their order).
+    ``TWO_STATE``: the LRS law, and for HRS the same threshold with the opposite exponent, each cut
+    off at the split (levels stay flat, then reach the split within about a decade of time).
     """
+    if not isinstance(model, RetentionModel):
+        raise TypeError(f"model must be a RetentionModel; got {type(model).__name__} {model!r}")
+    if model is RetentionModel.LEVELS:
+        return LevelRetention.between(r_lrs, r_hrs)
     lrs = EnduranceRetentionLaw.published("3B_O", "LRS")
     hrs = EnduranceRetentionLaw(mode="gradual", p0=lrs.p0, p1=lrs.p1, p2=lrs.p2, p3=-lrs.p3,
                                 cell_size=lrs.cell_size, t_threshold=lrs.t_threshold)
@@ -78,7 +93,7 @@ class AgingLaws:
     docstring); in [0, 1].
     """
 
-    retention: EnduranceRetentionLaw | TwoStateAging | PowerLawDrift | None = None
+    retention: EnduranceRetentionLaw | TwoStateAging | LevelRetention | PowerLawDrift | None = None
     endurance: EnduranceRetentionLaw | TwoStateAging | None = None
     restart_fraction: float = 0.02
 
@@ -152,6 +167,8 @@ class AgingState:
     def _re_expressed(self, law, x_th_new: np.ndarray, temperature_k: float) -> np.ndarray:
         """Equivalent time at ``temperature_k`` that leaves each cell's resistance where it is."""
         r0, x_old = self.r_programmed, self.equivalent_s
+        if isinstance(law, LevelRetention):
+            return law.re_expressed(r0, x_old, self.equivalent_at, temperature_k)
         x_th_old = law_threshold(law, r0, self.equivalent_at)
         fraction = x_old / x_th_old
         before = fraction <= 1.0

@@ -78,6 +78,9 @@ class Array:
     def __init__(self, engine, rows: int, cols: int, cell: str = "1R", device=None, seed=None, *,
                  r_wl=1.0, r_bl=1.0, r_source=0.0, r_sense=0.0, r_on_transistor=1e3,
                  aging: AgingLaws | None = None, cosim: CosimConfig | None = None, timing: Timing | None = None):
+        for name, value, kind in (("aging", aging, AgingLaws), ("cosim", cosim, CosimConfig), ("timing", timing, Timing)):
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__} or None; got {value!r}")
         self.engine = engine
         self.crossbar = Crossbar(rows, cols, cell, r_wl=r_wl, r_bl=r_bl, r_source=r_source, r_sense=r_sense,
                                  r_on_transistor=r_on_transistor)
@@ -205,6 +208,7 @@ class Array:
         finally:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
+            stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
         after = self.device.conductance_of(cells)
         self.aging.pulsed(cells, before, after, self._window_ln, self.aging_laws.restart_fraction)
         addressed = [r for r in self._lines(bias.floating_wl, self.rows) if selected[r]]
@@ -369,16 +373,20 @@ class Array:
         """``n`` SET/RESET cycles of the cells at (rows x cols) (default: all)."""
         self.engine.run_process(self.cycle_process(n, rows, cols))
 
-    def program(self, target_G, scheme: str = "write-verify", tolerance: float = 0.01, amplitude=None,
-                config=None):
-        """Program every cell to ``target_G`` (rows, cols) siemens with ``scheme``; returns its report.
+    def program(self, target_G, scheme="write-verify", tolerance: float = 0.01, config=None, model=None, *,
+                amplitude=None, progress: bool | None = None):
+        """Program the cells to ``target_G`` (rows, cols) siemens with ``scheme``; returns a ProgramReport.
 
-        Schemes: "write-verify" (model-predictive pulses, a verify read after each), "1t1r-row" (row-parallel, open
-        loop), "v/2" and "v/3" (1R half-select, cell by cell, open loop). ``amplitude`` (V) overrides
-        the scheme's programming voltage (write-verify: the planned voltage across the cells);
-        ``config`` its full configuration dataclass.
+        Schemes (:class:`~cosim.sim.control.Scheme`, or their names): "write-verify" (model-predictive
+        widths, a verify read after each pulse), "ispp" (fixed widths, amplitude ladders, verify reads),
+        "1t1r-row" (1T1R, open loop, row-parallel), "v/2" and "v/3" (1R, open loop, half-select). A NaN
+        target leaves that cell alone. ``config``: the scheme's configuration (WriteVerifyConfig,
+        IsppConfig, OpenLoopConfig; None = defaults). ``model``: the controller's device model (None = the
+        nominal model of this array's preset: no spread, no c2c, no faults), so a miscalibrated controller
+        can be studied; the controller never sees this array's devices. ``amplitude`` (V) overrides the
+        config's cell voltage (write-verify, open loop). ``progress``: a progress bar (None: when stderr is
+        a terminal).
         """
-        from cosim.sim.schemes import make_scheme
+        from cosim.sim.program import run_program
 
-        runner = make_scheme(self, scheme, tolerance, amplitude, config)
-        return self.engine.run_process(runner.run(np.asarray(target_G, float)))
+        return run_program(self, target_G, scheme, tolerance, config, model, amplitude, progress)

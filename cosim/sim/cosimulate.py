@@ -31,10 +31,11 @@ class CosimConfig:
     max_substeps: int = 20000
 
     def __post_init__(self) -> None:
-        if not 0 < self.max_change <= 1:
+        if not (isinstance(self.max_change, (int, float)) and 0 < self.max_change <= 1):
             raise ValueError(f"CosimConfig.max_change must be in (0, 1]; got {self.max_change}")
-        if self.max_substeps < 1:
-            raise ValueError(f"CosimConfig.max_substeps must be >= 1; got {self.max_substeps}")
+        if isinstance(self.max_substeps, bool) or not isinstance(self.max_substeps, (int, np.integer)) \
+                or self.max_substeps < 1:
+            raise ValueError(f"CosimConfig.max_substeps must be an integer >= 1; got {self.max_substeps!r}")
 
 
 @dataclass

@@ -1,0 +1,137 @@
+"""The verify loop shared by write-verify and ISPP: read, decide, pulse, until every cell is in tolerance.
+
+1T1R arrays are programmed a row at a time, the cells of a row (``parallel_columns`` at a time)
+together: the other rows' transistors are off, so finished rows are not disturbed. 1R arrays are
+programmed cell by cell with V/3 inhibition; every cell is read once first (seeding the controller's
+IR-drop model), and after the sweep ``final_passes`` re-read every cell and re-program those that later
+pulses disturbed. A cell whose estimate does not move for ``stuck_after`` pulses at full drive is
+reported stuck instead of looped on. Subclasses decide the pulses (:meth:`ClosedLoop.pulse`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.sim.control.estimate import ArrayEstimate, RowEstimate
+from cosim.sim.control.view import ControllerView
+from cosim.sim.cosimulate import Bias
+
+V3_MARGIN = 0.97    # 1R: |V| <= V3_MARGIN * 3 * threshold keeps the V/3-biased cells under threshold
+
+
+@dataclass
+class ControllerResult:
+    """What a controller did: (rows, cols) pulses per cell, cells it found stuck, cells it addressed."""
+
+    pulses: np.ndarray
+    stuck: np.ndarray
+    addressed: np.ndarray
+
+
+class ClosedLoop:
+    """Verify-driven programming (see the module docstring); ``pulse`` is the scheme's decision."""
+
+    name = ""
+    stuck_after = 6
+
+    def __init__(self, view: ControllerView, tolerance: float, config):
+        self.view, self.tolerance, self.cfg = view, float(tolerance), config
+        self.model = view.model
+        self.v_read = config.read_voltage or view.read_voltage
+        self.pulses = np.zeros(view.shape, dtype=np.int64)
+        self.stuck = np.zeros(view.shape, dtype=bool)
+        self.estimate = RowEstimate(view) if view.is_1t1r else ArrayEstimate(view)
+
+    # ---- the loop -------------------------------------------------------------------------------------
+    def run(self, target: np.ndarray, addressed: np.ndarray):
+        view = self.view
+        if view.is_1t1r:
+            group = self.cfg.parallel_columns or view.cols
+            for row in range(view.rows):
+                cols_of_row = np.flatnonzero(addressed[row])
+                for start in range(0, cols_of_row.size, group):
+                    cols = cols_of_row[start:start + group]
+                    yield from self._program_group(target, row, cols)
+                    view.done(cols.size)
+        else:
+            yield from self.estimate.scan(self.v_read)
+            for row, col in np.argwhere(addressed):
+                yield from self._program_group(target, int(row), np.array([col]))
+                view.done(1)
+            for _ in range(self.cfg.final_passes):
+                g = yield from self.estimate.scan(self.v_read, np.argwhere(addressed))
+                redo = addressed & ~self.stuck & (self.pulses < self.cfg.max_pulses) & \
+                    (np.abs(g - target) > self.tolerance * target)
+                if not redo.any():
+                    break
+                for row, col in np.argwhere(redo):
+                    yield from self._program_group(target, int(row), np.array([col]))
+        return ControllerResult(self.pulses, self.stuck, addressed)
+
+    def _verify(self, row: int, cols: np.ndarray):
+        if self.view.is_1t1r:
+            g = yield from self.estimate.read(row, self.v_read)
+            return g[cols]
+        g = yield from self.estimate.read(row, int(cols[0]), self.v_read)
+        return np.array([g])
+
+    def _program_group(self, target: np.ndarray, row: int, cols: np.ndarray):
+        quiet = np.zeros(cols.size, dtype=int)      # consecutive full-drive pulses without response
+        pulsed = np.zeros(cols.size, dtype=bool)    # cells pulsed since the last verify
+        g_prev = None
+        self.begin_group(row, cols)
+        while True:
+            g_est = yield from self._verify(row, cols)
+            err = (g_est - target[row, cols]) / target[row, cols]
+            if g_prev is not None:
+                still = pulsed & self.full_drive(row, cols) & (np.abs(g_est - g_prev) <= 1e-4 * np.abs(g_prev))
+                quiet = np.where(still, quiet + 1, np.where(pulsed, 0, quiet))
+            self.stuck[row, cols] |= quiet >= self.stuck_after
+            active = (np.abs(err) > self.tolerance) & ~self.stuck[row, cols] & \
+                (self.pulses[row, cols] < self.cfg.max_pulses)
+            if not active.any():
+                return
+            yield from self.pulse(row, cols, g_est, target[row, cols], active, quiet)
+            self.pulses[row, cols[active]] += 1
+            pulsed, g_prev = active, g_est
+
+    # ---- what subclasses decide -----------------------------------------------------------------------
+    def begin_group(self, row: int, cols: np.ndarray) -> None:
+        """Called before a group's first verify."""
+
+    def full_drive(self, row: int, cols: np.ndarray) -> np.ndarray:
+        """Cells whose last pulse was at the scheme's full drive (only they can be called stuck)."""
+        return np.ones(cols.size, bool)
+
+    def pulse(self, row, cols, g_est, target, active, quiet):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- pulses ---------------------------------------------------------------------------------------
+    def pulse_row(self, row: int, cols: np.ndarray, drive: np.ndarray, width_s: float):
+        """1T1R: select ``row``, word line at 0 V, bit lines of ``cols`` at -``drive`` (V), the others at 0 V."""
+        v_bl = np.zeros(self.view.cols)
+        v_bl[cols] = -np.asarray(drive, float)
+        yield from self.view.pulse(Bias(np.zeros(self.view.rows), v_bl), width_s, select_rows=[row], note=self.name)
+
+    def pulse_cell(self, row: int, col: int, line_voltage: float, width_s: float):
+        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under the V/3 disturb limit."""
+        limit = V3_MARGIN * 3.0 * min(self.model.v_up, self.model.v_down)
+        bias = self.view.cell_bias(row, col, float(np.clip(line_voltage, -limit, limit)), "v/3")
+        yield from self.view.pulse(bias, width_s, note=self.name)
+
+    def release_times(self, t_need: np.ndarray) -> np.ndarray:
+        """``t_need`` (s) rounded down onto release times at least ``width_min_s`` apart (grid ratio sqrt 2)."""
+        w_min = self.view.limits.width_min_s
+        on = t_need > 0
+        t = t_need.copy()
+        t[on] = np.maximum(2.0 ** (np.floor(2.0 * np.log2(t_need[on])) / 2.0), w_min)
+        accepted, last = [], 0.0
+        for time in np.unique(t[on]):
+            if time - last >= w_min * (1 - 1e-9):
+                accepted.append(time)
+                last = time
+        grid = np.array(accepted)
+        if grid.size:
+            t[on] = grid[np.searchsorted(grid, t[on] * (1 + 1e-12), side="right") - 1]
+        return t

@@ -1,0 +1,79 @@
+"""Model-predictive write-verify: each pulse's width planned from the controller's model, a verify after it.
+
+Each cell's pulse is planned so that it covers ``aim`` of the remaining distance (in state) to its
+target from its verified conductance, at the planned cell voltage through its known series resistance
+(the divider followed as the cell moves, :meth:`ControllerModel.plan_widths`). A plan shorter than the
+generator's shortest pulse is made at a lower voltage instead. A 1T1R row's cells get their own widths
+by releasing each bit line when its time is up; the drives are corrected for the word line's IR drop
+with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
+silent pulse, up to ``v_max`` x threshold). The verify reads close the loop on what the model does
+not know (device spread, a miscalibrated model, IR drop from the other cells).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cosim.sim.control.closed_loop import ClosedLoop
+from cosim.sim.control.config import WriteVerifyConfig
+from cosim.sim.control.view import ControllerView
+
+
+class WriteVerify(ClosedLoop):
+    """Model-predictive write-verify (see the module docstring)."""
+
+    name = "write-verify"
+
+    def __init__(self, view: ControllerView, tolerance: float, config: WriteVerifyConfig):
+        super().__init__(view, tolerance, config)
+        self.stuck_after = config.stuck_after
+        m = self.model
+        if config.v_cell is not None and config.v_cell <= max(m.v_up, m.v_down):
+            raise ValueError(f"WriteVerifyConfig.v_cell = {config.v_cell} V must exceed the model's thresholds "
+                             f"({m.v_up:.3g} V up, {m.v_down:.3g} V down)")
+        self.v_cell = {d: config.v_cell if config.v_cell is not None else config.v_plan * m.threshold(d)
+                       for d in (+1, -1)}
+        # the pulse for cells the model says cannot move: 1 % of the range at the planned voltage
+        self.fallback_width = {d: float(np.clip(m.width_for(d, self.v_cell[d], 0.01), view.limits.width_min_s,
+                                                view.limits.width_max_s)) for d in (+1, -1)}
+
+    def pulse(self, row, cols, g_est, target, active, quiet):
+        cfg, m, view = self.cfg, self.model, self.view
+        flat = row * view.cols + cols
+        r_series = self.estimate.series_resistance(row, cols) if view.is_1t1r else np.zeros(cols.size)
+        direction = np.where(g_est < target, 1, -1)            # +1: conductance must rise
+        for d in (+1, -1):
+            cells = active & (direction == d)
+            if not cells.any():
+                continue
+            amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
+            amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], target[cells], d, amp, r_series[cells],
+                                             cfg.aim, view.limits.width_min_s)
+            widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
+            volts = np.zeros(cols.size)
+            volts[cells] = m.polarity(d) * amp
+            t_need = np.zeros(cols.size)
+            t_need[cells] = widths
+            yield from self._pulse_train(row, cols, volts, g_est, r_series, t_need)
+
+    def full_drive(self, row, cols):
+        return np.ones(cols.size, bool)
+
+    def _pulse_train(self, row, cols, cell_volts, g_est, r_series, t_need):
+        """Drive each cell for its own time (s): one pulse per release time, bit lines released as cells finish."""
+        view = self.view
+        if view.is_1t1r:
+            t_need = self.release_times(t_need)
+        on = t_need > 0
+        g_model = np.nan_to_num(g_est, nan=0.0)
+        t_done = 0.0
+        for t_end in np.unique(t_need[on]):
+            live = on & (t_need >= t_end)
+            wanted = np.where(live, cell_volts, 0.0)
+            if view.is_1t1r:    # every bit line of the row is driven: the others are held at 0 V
+                drive = self.estimate.drives(row, cols, wanted, g_model)
+                yield from self.pulse_row(row, np.arange(view.cols), drive, t_end - t_done)
+            else:
+                col = int(cols[0])
+                line = self.estimate.line_voltage(row, col, float(wanted[0]), "v/3")
+                yield from self.pulse_cell(row, col, line, t_end - t_done)
+            t_done = t_end
