@@ -23,7 +23,7 @@ from cosim.devices.variability import Exponential, LogNormal, Normal, ParamValue
 
 __all__ = [
     "WeakResetVariability", "WeakResetNominal", "WeakResetNoise", "WeakResetOptions", "WeakResetParams",
-    "WeakResetHfOx", "rtn_switch_probabilities", "validate_counts",
+    "WeakResetHfOx", "rtn_switch_probabilities", "validate_counts", "mean_gap",
 ]
 
 
@@ -114,6 +114,18 @@ def rtn_switch_probabilities(n, p_high: float, p_low: float) -> tuple[np.ndarray
     return p_high / total * decay, p_low / total * decay
 
 
+def mean_gap(t, c1, m1, m2, t_star):
+    """Two-slope mean model w_mean(t) = c1 + m1 min(t, t*) + m2 max(t - t*, 0) (dimensionless).
+
+    Written as c1 + m1 t - (m1 - m2) max(t - t*, 0) with operators and ``.clip`` only, so the one
+    law serves numpy arrays (``WeakResetHfOx``) and torch tensors (``cosim.nn``'s device layers) alike.
+    t: cumulative pulse count; m1, m2 in 1/pulse; t* in pulses.
+    """
+    excess = t - t_star
+    excess = excess.clip(min=0) if hasattr(excess, "clip") else max(excess, 0.0)   # arrays / tensors; scalars
+    return c1 + m1 * t - (m1 - m2) * excess
+
+
 PULSES_MAX = int(np.iinfo(np.int64).max)   # the cumulative pulse counters are int64 and never wrap
 
 
@@ -168,7 +180,6 @@ class WeakResetHfOx:
         for arr in values.values():
             arr.flags.writeable = False
         self.params = WeakResetParams(**values)
-        self._slope_change = self.params.m1 - self.params.m2  # 1/pulse, used by w_mean
         self.pulses = np.zeros(int(n), dtype=np.int64)
         self.rtn_state = np.zeros(int(n), dtype=bool)
         self._scratch, self._flip_p = np.empty(int(n)), np.empty(int(n))  # RTN work buffers
@@ -220,16 +231,9 @@ class WeakResetHfOx:
         return np.where(self.rtn_state, p10, p01)
 
     def w_mean(self) -> np.ndarray:
-        """(n,) two-slope mean model at the cumulative pulse count t.
-
-        c1 + m1 min(t, t*) + m2 max(t - t*, 0), evaluated as c1 + m2 t + (m1 - m2) min(t, t*).
-        """
-        p, t = self.params, self.pulses
-        w = np.minimum(t, p.t_star)
-        w *= self._slope_change
-        w += p.c1
-        w += p.m2 * t
-        return w
+        """(n,) two-slope mean model (``mean_gap``) at the cumulative pulse count t."""
+        p = self.params
+        return mean_gap(self.pulses, p.c1, p.m1, p.m2, p.t_star)
 
     def w(self) -> np.ndarray:
         """(n,) dimensionless gap w = w_mean + w_RTN + w_pink."""

@@ -13,8 +13,14 @@ Modules: ``config`` (ArrayConfig), ``mapping`` (tiles, weight <-> conductance), 
 (fabricated cells, programmers), ``periphery`` (DAC, ADC), ``tiles`` (a layer's arrays and their
 forward modes), ``layers`` (the memristive layers), ``aging``, ``patch`` (whole-model operations),
 ``data`` (the digits data and small networks for examples), ``demo`` (the ``cosim demo`` section).
+Training with devices in the loop (seed 004): ``binary`` (2T2R binarized layers), ``device_optimizer``
+(DeviceOptimizer), ``pairs`` (weights on differential pairs of pulse devices), ``pulse_devices`` (the
+pulse-device protocol), ``weak_reset_cells`` (weak-RESET HfOx on torch tensors), ``binary_nets``
+(digits BNNs and their training loop).
 """
 from cosim.nn.aging import AgingHistory, AgingModel, DriftAging
+from cosim.nn.binary import BinaryActivation, BinaryConv2d, BinaryLinear
+from cosim.nn.device_optimizer import DeviceOptimizer
 from cosim.nn.config import ArrayConfig
 from cosim.nn.engine_bridge import EngineAging, EngineProgrammer
 from cosim.nn.layers import MemristiveConv1d, MemristiveConv2d, MemristiveLayer, MemristiveLinear
@@ -29,4 +35,5 @@ __all__ = [
     "memristive_layers", "SUPPORTED_LAYERS", "MemristiveLayer", "MemristiveLinear", "MemristiveConv1d",
     "MemristiveConv2d", "Programmer", "IdealProgrammer", "StatisticalProgrammer", "CellArray", "fabricate",
     "TiledMatrix", "AgingModel", "AgingHistory", "DriftAging",
+    "BinaryLinear", "BinaryConv2d", "BinaryActivation", "DeviceOptimizer",
 ]
