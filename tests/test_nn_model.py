@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from cosim.devices.aging import TwoStateAging
 from cosim.nn import (ArrayConfig, DriftAging, IdealProgrammer, StatisticalProgrammer, bake, cycle, digital,
                       fabricate, memristive_layers, patch_model, program_model, tune)
 from cosim.nn.aging import BOLTZMANN_EV
@@ -132,7 +131,9 @@ def test_state_dict_round_trips_conductances_device_state_and_config():
     for a, b in zip(memristive_layers(mm), memristive_layers(other)):
         assert b[1].config == cfg
         assert np.array_equal(a[1].tiles.g, b[1].tiles.g) and np.array_equal(a[1].tiles.cells.stuck, b[1].tiles.cells.stuck)
-        assert b[1].history.bakes == [(100.0, 400.0)] and b[1].history.cycles == 20000
+        assert np.array_equal(b[1].clock.cycles, a[1].clock.cycles) and b[1].clock.cycles.max() == 20000
+        for key, value in a[1].clock.state().items():
+            assert np.array_equal(b[1].clock.state()[key], value)
     with torch.no_grad():
         assert torch.equal(mm(x), other(x))
     program_model(mm)
@@ -205,20 +206,65 @@ def test_bake_follows_arrhenius_power_law_drift_and_program_resets():
     assert np.array_equal(mm.tiles.g, mm.tiles.g_programmed) and mm.history.bakes == []
 
 
-def test_cycle_applies_the_published_endurance_law_and_drift_spreads_per_cell():
+def test_cycle_applies_the_engine_endurance_law_and_drift_spreads_per_cell():
     layer = nn.Linear(8, 4).double()
-    mm = patch_model(layer, ArrayConfig(tile=(8, 8)))
+    cfg = ArrayConfig(tile=(8, 8))
+    mm = patch_model(layer, cfg)
     g0 = mm.tiles.g_programmed.copy()
     cycle(mm, 10 ** 6)
-    expected = 1.0 / TwoStateAging.published("2A").resistance(1.0 / g0, 1e6)
+    # seed 000 Fig. 2A written out (d = 10 nm): x_th = 10 e^(0.6907755 * 10) cycles, exponent p3 * p1 * d;
+    # each state drifts toward the split sqrt(r_on r_off) and stops there
+    x_th = 10.0 * np.exp(0.6907755 * 10)
+    r0, split = 1.0 / g0, np.sqrt(cfg.r_on * cfg.r_off)
+    lrs = r0 * (1e6 / x_th) ** (0.0176194 * 0.6907755 * 10)
+    hrs = r0 * (1e6 / x_th) ** (-0.0229534 * 0.6907755 * 10)
+    expected = 1.0 / np.where(r0 < split, np.minimum(lrs, split), np.maximum(hrs, split))
+    expected = np.clip(expected, mm.tiles.cells.g_off, mm.tiles.cells.g_on)
     assert rel_err(mm.tiles.g, expected) < 1e-12 and rel_err(mm.tiles.g, g0) > 0.1
-    fresh = patch_model(layer, ArrayConfig(tile=(8, 8)))
+    assert mm.clock.engine.now == pytest.approx(1e6 * mm.clock.cycle_s)
+    # the power-law drift, chosen explicitly, lowers every conductance by a per-cell exponent
+    fresh = patch_model(layer, cfg, aging=DriftAging())
     bake(fresh, 3600.0, 358.0)
     ratio = fresh.tiles.g / g0
     assert np.all(ratio <= 1.0) and ratio.std() > 0.01      # per-cell nu: not a pure gain error
-    again = patch_model(layer, ArrayConfig(tile=(8, 8)))
+    again = patch_model(layer, cfg, aging=DriftAging())
     bake(again, 3600.0, 358.0)
     assert np.array_equal(again.tiles.g, fresh.tiles.g)       # the per-cell nu comes from the seed
+
+
+def test_a_mapped_layer_ages_like_an_engine_array_lrs_and_hrs_converge():
+    from cosim import Engine
+    from cosim.devices import VTEAM
+    from cosim.sim import AgingLaws
+    from cosim.sim.aging import default_retention
+
+    layer = nn.Linear(8, 4).double()
+    cfg = ArrayConfig(tile=(8, 8))
+    mm = patch_model(layer, cfg)
+    g0 = mm.tiles.g_programmed.copy()
+    mm.clock.engine.set_temperature(573.0)
+    bake(mm, 200.0, 523.0)
+    mm.clock.engine.run(until=mm.clock.engine.now + 50.0)       # engine time at the ambient ages it too
+    # the same cells as an engine array (one per G+/G- array of the tile), same law
+    law = default_retention(cfg.r_on, cfg.r_off)
+    on_engine = []
+    for g in g0.reshape(-1, 8, 8):
+        eng = Engine(temperature=573.0)
+        dev = VTEAM.preset("Pt/Hf/Ti", n=64, r_on=cfg.r_on, r_off=cfg.r_off)
+        arr = eng.array(8, 8, device=dev, aging=AgingLaws(retention=law))
+        arr.device.set_conductance(g.ravel())
+        arr.aging.reprogrammed(np.ones(64, bool), 1.0 / g.ravel())
+        arr.bake(200.0, 523.0)
+        eng.run(until=eng.now + 50.0)
+        on_engine.append(arr.conductances())
+    on_engine = np.stack(on_engine).reshape(g0.shape)
+    assert rel_err(mm.tiles.g, on_engine) < 1e-9
+    # and by hand: the log-distance to the split shrinks by the same fraction f for every cell
+    split = np.sqrt(cfg.r_on * cfg.r_off)
+    d0, d = np.log(split * g0), np.log(split * mm.tiles.g)
+    assert np.all(np.abs(d) < np.abs(d0)) and np.all(d * d0 > 0)   # LRS and HRS converge, none crosses
+    f = d / d0
+    assert np.allclose(f, f.flat[0], rtol=1e-9) and f.flat[0] < 0.9
 
 
 # ---- mapping ---------------------------------------------------------------------------------------------

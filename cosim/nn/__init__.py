@@ -22,7 +22,7 @@ from cosim.nn.aging import AgingHistory, AgingModel, DriftAging
 from cosim.nn.binary import BinaryActivation, BinaryConv2d, BinaryLinear
 from cosim.nn.device_optimizer import DeviceOptimizer
 from cosim.nn.config import ArrayConfig
-from cosim.nn.engine_bridge import EngineAging, EngineProgrammer
+from cosim.nn.engine_bridge import EngineAging, EngineCells, EngineProgrammer
 from cosim.nn.layers import MemristiveConv1d, MemristiveConv2d, MemristiveLayer, MemristiveLinear
 from cosim.nn.patch import (SUPPORTED_LAYERS, bake, calibrate_adc, cycle, digital, memristive_layers, patch_model,
                             program_model, tune)
@@ -30,7 +30,7 @@ from cosim.nn.programming import CellArray, IdealProgrammer, Programmer, Statist
 from cosim.nn.tiles import TiledMatrix
 
 __all__ = [
-    "EngineProgrammer", "EngineAging",
+    "EngineProgrammer", "EngineAging", "EngineCells",
     "ArrayConfig", "patch_model", "tune", "calibrate_adc", "program_model", "bake", "cycle", "digital",
     "memristive_layers", "SUPPORTED_LAYERS", "MemristiveLayer", "MemristiveLinear", "MemristiveConv1d",
     "MemristiveConv2d", "Programmer", "IdealProgrammer", "StatisticalProgrammer", "CellArray", "fabricate",

@@ -1,16 +1,17 @@
-"""Aging of mapped weights: what bakes (time at temperature) and cycling do to programmed conductances.
+"""Aging of mapped weights by replaying a history: an explicitly chosen alternative to the engine's laws.
 
-A mapped layer keeps its programmed conductances and an ``AgingHistory`` (the bakes since it was
-programmed and the SET-RESET cycles its cells have seen); an ``AgingModel`` turns the two into the
-present conductances. Keeping the whole history, not a running result, lets any model combine bakes
-at different temperatures its own way. The event engine will later advance the same history on its
-clock; a model is the hook it calls.
+By default a mapped layer's cells age on an engine clock under the engine's laws
+(:class:`~cosim.nn.engine_bridge.EngineCells`, :mod:`cosim.sim.aging`: seed 000 retention, every level
+drifting toward the split between LRS and HRS, and seed 000 endurance). This module holds the
+alternative: an ``AgingHistory`` (the bakes since programming and the SET-RESET cycles) and an
+``AgingModel`` that turns it into present conductances, chosen by passing ``aging=`` to the layer.
 
-Default model (``DriftAging``): endurance first, R_c = law(R0, cycles) with seed 000's published
-HfAlO endurance fit (``TwoStateAging.published("2A")``, cosim.devices.aging), then retention as a
-power-law drift G = G_c (t_eq / t0)^-nu, with t_eq the bakes' Arrhenius-equivalent time at
-``t_ref_k`` and nu drawn per cell (mean ``nu``, spread ``nu_sigma``; a uniform drift would only be
-a gain error that ``tune`` removes).
+``DriftAging`` is a PCM-style power-law drift, G = G_c (t_eq / t0)^-nu (MODELS.md section 3, "companion
+drift law"; not fitted to the RRAM seeds): it *lowers every conductance*, HRS cells included (they fall
+below 1/r_off), unlike the RRAM retention of seed 000 where LRS and HRS converge. Endurance first,
+R_c = law(R0, cycles) with seed 000's published HfAlO endurance fit (``TwoStateAging.published("2A")``),
+then the drift with t_eq the bakes' Arrhenius-equivalent time at ``t_ref_k`` and nu drawn per cell
+(mean ``nu``, spread ``nu_sigma``; a uniform drift would only be a gain error that ``tune`` removes).
 """
 from __future__ import annotations
 

@@ -3,9 +3,14 @@
 ``EngineProgrammer`` makes every physical crossbar of a layer an :class:`~cosim.sim.array.Array` on
 one :class:`~cosim.Engine` (the layer's circuit values; VTEAM switching dynamics with each cell's own
 fabricated R_on / R_off window) and programs it with a scheme (write-verify by default): the
-achieved conductances are what the pulses left in the devices. ``EngineAging`` ages programmed
-conductances by the engine's laws (seed 000 retention with temperature in equivalent time, the
-published endurance law), the same ones an array on the clock obeys.
+achieved conductances are what the pulses left in the devices.
+
+``EngineCells`` puts a layer's cells on an engine clock: the conductances stay in the tiles (one home,
+read by the fast forward pass), the aging memory and cycle counters are the engine's own
+:class:`~cosim.sim.aging.AgingState`, and the laws are the engine's :class:`~cosim.sim.aging.AgingLaws`
+(default: the same laws an :class:`~cosim.sim.array.Array` of the layer's cells gets). A bake is the engine
+clock running at the bake temperature, so every advance of that clock ages the layer like an array.
+``EngineAging`` replays an ``AgingHistory`` through the same structures (for code that holds a history).
 """
 from __future__ import annotations
 
@@ -18,9 +23,111 @@ from cosim.nn.aging import AgingHistory
 from cosim.nn.config import ArrayConfig
 from cosim.nn.programming import CellArray
 from cosim.sim import Engine
-from cosim.sim.aging import AgingState, default_endurance, default_retention
+from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
+from cosim.sim.engine import check_duration, check_temperature
 
-__all__ = ["EngineProgrammer", "EngineAging"]
+__all__ = ["EngineProgrammer", "EngineAging", "EngineCells"]
+
+
+class EngineCells:
+    """The cells of a layer's tiles as hardware on ``engine``: aged by its clock under ``laws``.
+
+    Args:
+        tiles: the layer's :class:`~cosim.nn.tiles.TiledMatrix` (holds the conductances).
+        engine: the clock (default: a new one at 300 K). laws: default: seed-000 retention (levels drift
+            toward the split) and endurance, split between the config's r_on and r_off.
+        cycle_s: duration of one SET/RESET cycle on the clock, s.
+    """
+
+    def __init__(self, tiles, engine: Engine | None = None, laws: AgingLaws | None = None, cycle_s: float = 2e-7):
+        cfg = tiles.cfg
+        self.tiles = tiles
+        self.engine = engine if engine is not None else Engine()
+        self.laws = laws if laws is not None else AgingLaws(default_retention(cfg.r_on, cfg.r_off),
+                                                           default_endurance(cfg.r_on, cfg.r_off))
+        self.cycle_s = check_duration(cycle_s, "cycle_s")
+        self._bake_temperature: float | None = None
+        self.aging = AgingState(1.0 / tiles.g.ravel())
+        self._aged_until = self.engine.now
+        self.engine.hardware.append(self)
+
+    @property
+    def temperature(self) -> float:
+        """The cells' temperature, K: the bake temperature while baking, else the engine's ambient."""
+        return self.engine.temperature if self._bake_temperature is None else self._bake_temperature
+
+    @property
+    def cycles(self) -> np.ndarray:
+        """SET/RESET cycle count per cell (``grid.cells_shape``)."""
+        return self.aging.cycles.reshape(self.tiles.g.shape).copy()
+
+    def programmed(self) -> None:
+        """The tiles were just written: every cell's retention restarts at its present conductance."""
+        self.catch_up()
+        everything = np.ones(self.tiles.g.size, bool)
+        self.aging.reprogrammed(everything, 1.0 / self.tiles.g.ravel())
+
+    def catch_up(self) -> None:
+        """Age the cells from the last catch-up to the engine's ``now`` (retention law)."""
+        seconds = self.engine.now - self._aged_until
+        self._aged_until = self.engine.now
+        if self.laws.retention is not None and seconds > 0:
+            self._age_by(self.aging.retention_factor(self.laws.retention, seconds, self.temperature))
+
+    def ambient_changed(self) -> None:
+        """Mapped cells have no temperature-dependent device model: nothing to pass on."""
+
+    def bake(self, seconds: float, kelvin: float) -> None:
+        """Hold the cells at ``kelvin`` K for ``seconds`` s of engine time."""
+        seconds, kelvin = check_duration(seconds, "seconds"), check_temperature(kelvin, "kelvin")
+        self.catch_up()
+        self._bake_temperature = kelvin
+        try:
+            self.engine.run(until=self.engine.now + seconds)
+        finally:
+            self._bake_temperature = None
+
+    def cycle(self, n: int) -> None:
+        """``n`` SET/RESET cycles of every cell: counters, the endurance law, ``n * cycle_s`` on the clock."""
+        everything = np.ones(self.tiles.g.size, bool)
+        n = check_cycles(self.aging.cycles, everything, n)
+        self.catch_up()
+        if n > 0:
+            self._age_by(self.aging.endurance_factor(self.laws.endurance, everything, n))
+            self.engine.run(until=self.engine.now + n * self.cycle_s)
+
+    def _age_by(self, factor: np.ndarray) -> None:
+        """Multiply each cell's resistance by ``factor`` within its window; stuck cells stay."""
+        if np.all(factor == 1.0):
+            return
+        tiles = self.tiles
+        g = tiles.g / factor.reshape(tiles.g.shape)
+        g = np.clip(g, tiles.cells.g_off, tiles.cells.g_on)
+        tiles.set_conductances(tiles.cells.hold_faults(g))
+
+    def detach(self) -> None:
+        """Leave the engine (the tiles were replaced): its clock no longer ages these cells."""
+        self.engine.hardware.remove(self)
+
+    def state(self) -> dict:
+        """The aging memory as arrays (for ``state_dict``)."""
+        a = self.aging
+        return {"r_programmed": a.r_programmed, "equivalent_s": a.equivalent_s, "time_s": a.time_s,
+                "cycles": a.cycles, "pulse_shift": a.pulse_shift, "equivalent_at": a.equivalent_at,
+                "bake_k": -1.0 if self._bake_temperature is None else self._bake_temperature}
+
+    def load_state(self, state: dict) -> None:
+        """Inverse of :meth:`state` (shapes checked)."""
+        n = self.tiles.g.size
+        arrays = {k: np.asarray(state[k]).copy() for k in ("r_programmed", "equivalent_s", "time_s", "cycles",
+                                                            "pulse_shift")}
+        for k, v in arrays.items():
+            if v.shape != (n,):
+                raise ValueError(f"aging state {k} must have shape ({n},); got {v.shape}")
+        a = self.aging
+        a.r_programmed, a.equivalent_s, a.time_s = arrays["r_programmed"], arrays["equivalent_s"], arrays["time_s"]
+        a.cycles, a.pulse_shift = arrays["cycles"].astype(np.int64), arrays["pulse_shift"]
+        a.equivalent_at = float(state["equivalent_at"])
 
 
 @dataclass

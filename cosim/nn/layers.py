@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cosim.nn.aging import AgingHistory, AgingModel, DriftAging
+from cosim.nn.aging import AgingHistory, AgingModel
 from cosim.nn.config import ArrayConfig
+from cosim.nn.engine_bridge import EngineCells
 from cosim.nn.mapping import TileGrid
 from cosim.nn.programming import Programmer, fabricate, programmer_for
 from cosim.nn.tiles import TiledMatrix
@@ -39,8 +40,11 @@ class MemristiveLayer(nn.Module):
     Args:
         weight, bias: the digital parameters (taken over, not copied). groups: weight groups.
         n_in, n_out: rows and columns of one group's matrix. cfg: the array config.
-        programmer: writes the tiles (default: implied by ``cfg``). aging: the aging model
-        (default ``DriftAging()``). key: this layer's index in its model; with ``cfg.seed`` it seeds
+        programmer: writes the tiles (default: implied by ``cfg``). aging: None (default) puts the
+        cells on an engine clock (``clock``, a :class:`~cosim.nn.engine_bridge.EngineCells`): bakes and
+        cycles are engine operations under the engine's laws, the same as for an
+        :class:`~cosim.sim.array.Array`. An explicit ``AgingModel`` (e.g. ``DriftAging``, a power-law
+        drift) replays a history instead. key: this layer's index in its model; with ``cfg.seed`` it seeds
         fabrication (stream 0), programming (1) and aging (2).
     """
 
@@ -63,11 +67,12 @@ class MemristiveLayer(nn.Module):
         self.config = cfg
         self.key = tuple(int(k) for k in key)
         self.custom_programmer = programmer
-        self.aging: AgingModel = aging if aging is not None else DriftAging()
+        self.aging: AgingModel | None = aging
         self.history = AgingHistory()
         self._program_rng = _rng(cfg.seed, self.key, self.PROGRAM)
         grid = TileGrid.for_config(groups, n_in, n_out, cfg)
         self.tiles = TiledMatrix(grid, cfg, fabricate(grid.cells_shape, cfg, _rng(cfg.seed, self.key, self.FABRICATE)))
+        self.clock: EngineCells | None = EngineCells(self.tiles) if aging is None else None
         self.program()
 
     # ---- to be provided by each layer ---------------------------------------------------------
@@ -97,6 +102,8 @@ class MemristiveLayer(nn.Module):
         cycles are kept)."""
         w = self.weight_stack().detach().cpu().double().numpy()
         self.tiles.program(w, programmer or self.programmer, self._program_rng)
+        if self.clock is not None:
+            self.clock.programmed()
         self.history = AgingHistory(cycles=self.history.cycles)
 
     def bake(self, seconds: float, kelvin: float) -> None:
@@ -105,12 +112,18 @@ class MemristiveLayer(nn.Module):
             raise ValueError(f"seconds must be finite and >= 0; got {seconds}")
         if not (math.isfinite(kelvin) and kelvin > 0):
             raise ValueError(f"kelvin must be finite and > 0; got {kelvin}")
+        if self.clock is not None:
+            self.clock.bake(seconds, kelvin)
+            return
         self._age(AgingHistory(self.history.bakes + [(float(seconds), float(kelvin))], self.history.cycles))
 
     def cycle(self, n: int) -> None:
         """Add ``n`` (>= 0) SET-RESET cycles to every cell and re-age the cells."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be an integer >= 0; got {n!r}")
+        if self.clock is not None:
+            self.clock.cycle(n)
+            return
         self._age(AgingHistory(list(self.history.bakes), self.history.cycles + int(n)))
 
     def _age(self, history: AgingHistory) -> None:
@@ -156,7 +169,8 @@ class MemristiveLayer(nn.Module):
     def get_extra_state(self) -> dict:
         return {"config": self.config.to_dict(), "tiles": self.tiles.state(), "key": list(self.key),
                 "bakes": torch.tensor(self.history.bakes, dtype=torch.float64).reshape(-1, 2),
-                "cycles": int(self.history.cycles), "rng": self._program_rng.bit_generator.state}
+                "cycles": int(self.history.cycles), "rng": self._program_rng.bit_generator.state,
+                "clock": None if self.clock is None else {k: torch.tensor(v) for k, v in self.clock.state().items()}}
 
     def set_extra_state(self, state: dict) -> None:
         cfg = ArrayConfig.from_dict(state["config"])
@@ -168,6 +182,11 @@ class MemristiveLayer(nn.Module):
         self.config, self.tiles, self._program_rng = cfg, tiles, rng
         self.key = tuple(int(k) for k in state["key"])
         self.history = AgingHistory([(float(s), float(k)) for s, k in state["bakes"].tolist()], int(state["cycles"]))
+        if self.clock is not None:
+            self.clock.detach()
+            self.clock = EngineCells(tiles, self.clock.engine, self.clock.laws, self.clock.cycle_s)
+            if state.get("clock") is not None:
+                self.clock.load_state({k: v.numpy() for k, v in state["clock"].items()})
 
     def extra_repr(self) -> str:
         g = self.tiles.grid

@@ -65,7 +65,9 @@ def patch_model(model: nn.Module, cfg: ArrayConfig | None = None, *, programmer:
         model: any nn.Module (a supported layer itself, or a container of them); not modified.
         cfg: the array config (default ``ArrayConfig()``: ideal mode, no quantisation, no faults).
         programmer: how the tiles are written (default: implied by ``cfg``).
-        aging: aging model of every layer (default :class:`~cosim.nn.aging.DriftAging`).
+        aging: aging model of every layer (default None: each layer's cells age on an engine clock under
+            the engine's laws, see :class:`~cosim.nn.engine_bridge.EngineCells`; pass
+            :class:`~cosim.nn.aging.DriftAging` to choose the power-law drift instead).
     Layers are numbered in the order they are reached (``named_modules`` order); with ``cfg.seed`` the number seeds each layer's
     fabrication, programming and aging. Already-memristive layers are mapped again from their
     digital weights with the new config.

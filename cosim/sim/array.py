@@ -106,6 +106,7 @@ class Array:
         self.ambient_changed()
         stamp(self.crossbar, self.device)
         engine.arrays.append(self)
+        engine.hardware.append(self)
 
     # ---- state ------------------------------------------------------------------------------
     @property

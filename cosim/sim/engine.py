@@ -32,13 +32,15 @@ class Engine:
 
     Operations on arrays are SimPy processes on ``env``; the arrays' blocking methods run the clock
     until their own operation is done. A temperature profile is a list of timed events. Every array
-    built on this engine registers itself in ``arrays`` and is aged by every advance of the clock.
+    built on this engine registers itself in ``arrays``; everything aged by the clock (arrays, mapped
+    layers' cells) is in ``hardware`` (objects with ``catch_up()`` and ``ambient_changed()``).
     """
 
     def __init__(self, temperature: float = 300.0):
         self._temperature = check_temperature(temperature)
         self.env = simpy.Environment()
         self.arrays: list = []
+        self.hardware: list = []
 
     @property
     def now(self) -> float:
@@ -55,8 +57,8 @@ class Engine:
         kelvin = check_temperature(kelvin)
         self.catch_up()
         self._temperature = kelvin
-        for arr in self.arrays:
-            arr.ambient_changed()
+        for part in self.hardware:
+            part.ambient_changed()
 
     def temperature_profile(self, steps) -> simpy.Process:
         """Schedule ambient temperature changes: ``steps`` is a list of (time_s, kelvin), times ascending."""
@@ -73,9 +75,9 @@ class Engine:
         return self.env.process(profile())
 
     def catch_up(self) -> None:
-        """Age every array on this engine up to ``now`` under its temperature."""
-        for arr in self.arrays:
-            arr.catch_up()
+        """Age all hardware on this engine up to ``now``, each part under its own temperature."""
+        for part in self.hardware:
+            part.catch_up()
 
     def run_process(self, generator):
         """Run ``generator`` as a process on the clock until it finishes; return its value."""
