@@ -6,8 +6,12 @@
 and the transfer matrix are derived from them and cached until one of them changes.
 
 Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives the exact transfer
-matrix of regular arrays; the general sparse path (:mod:`cosim.solve.mna`) handles every edit and
-gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+matrix of regular arrays; nested dissection (:mod:`cosim.solve.nested`) gives large transfer matrices and
+the operating points of regular arrays with resistive lines (any line bias, floating lines), updated by
+rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the general sparse path
+(:mod:`cosim.solve.mna`) handles every edit; sinh cells are solved for whole batches of inputs on one
+factorisation (:mod:`cosim.solve.nonlinear_batch`), or by full Newton per input (:mod:`cosim.solve.newton`).
+:mod:`cosim.solve.routing` makes the choice and says why.
 """
 from __future__ import annotations
 
@@ -332,7 +336,8 @@ class Crossbar:
         """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
 
         The path is chosen by :func:`cosim.solve.routing.choose_path` (ladder, transfer-matrix matmul,
-        nested dissection, sparse LU, or Newton for sinh cells).
+        nested dissection, sparse LU; for sinh cells the batched Newton-CG solver, whose report is
+        :attr:`last_nonlinear_report`).
         """
         v = self._check_inputs(V)
         batch = 1 if v.ndim == 1 else v.shape[0]
@@ -436,6 +441,7 @@ class Crossbar:
         if self._updating is not None and self._updating[0] == key:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
         if x is None:
+            self._updating = None            # let the old factorisation go before the new one is made
             solver = self.nested_solver(fw, fb)
             if self.low_rank.max_rank > 0:
                 self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))
