@@ -12,7 +12,8 @@ from enum import Enum
 
 import numpy as np
 
-from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
+from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
+from cosim.sim.cell_clock import CellClock
 from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co_simulate, row_currents, stamp
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
@@ -93,20 +94,15 @@ class Array:
         self.rng = np.random.default_rng(seed)
         g_off, g_on = device.conductance_bounds()
         r_lrs, r_hrs = float(np.median(1.0 / g_on)), float(np.median(1.0 / g_off))
-        self.aging_laws = aging if aging is not None else AgingLaws(default_retention(r_lrs, r_hrs),
-                                                                    default_endurance(r_lrs, r_hrs))
+        laws = aging if aging is not None else AgingLaws(default_retention(r_lrs, r_hrs), default_endurance(r_lrs, r_hrs))
         self.cosim = cosim or CosimConfig()
         self.timing = timing or Timing()
-        self.aging = AgingState(1.0 / self.device.conductance(noisy=False))
         self.trace = Trace()
-        self._bake_temperature: float | None = None
-        self._aged_until = engine.now
-        g_off, g_on = self.device.conductance_bounds()
         self._window_ln = np.abs(np.log(g_on / g_off))
-        self.ambient_changed()
+        self.clock = CellClock(engine, laws, 1.0 / self.device.conductance(noisy=False), self._age_by,
+                               self.device.set_ambient if hasattr(self.device, "set_ambient") else None)
         stamp(self.crossbar, self.device)
         engine.arrays.append(self)
-        engine.hardware.append(self)
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -128,7 +124,24 @@ class Array:
     @property
     def temperature(self) -> float:
         """The array's temperature, K: the bake temperature while baking, else the ambient."""
-        return self.engine.temperature if self._bake_temperature is None else self._bake_temperature
+        return self.clock.temperature
+
+    @property
+    def aging(self) -> AgingState:
+        """Per-cell aging memory (programmed resistance, retention stress, cycle counters)."""
+        return self.clock.state
+
+    @property
+    def aging_laws(self) -> AgingLaws:
+        """The laws the cells age by."""
+        return self.clock.laws
+
+    @aging_laws.setter
+    def aging_laws(self, laws: AgingLaws) -> None:
+        if not isinstance(laws, AgingLaws):
+            raise TypeError(f"aging_laws must be AgingLaws; got {type(laws).__name__}")
+        self.clock.catch_up()
+        self.clock.laws = laws
 
     @property
     def cycles(self) -> np.ndarray:
@@ -144,20 +157,10 @@ class Array:
         g_a, g_b = self.device.conductance_bounds()
         return np.minimum(g_a, g_b).reshape(self.shape), np.maximum(g_a, g_b).reshape(self.shape)
 
-    # ---- the clock ages the cells -------------------------------------------------------------
+    # ---- the clock ages the cells (cosim.sim.cell_clock) ----------------------------------------
     def catch_up(self) -> None:
         """Age every cell from the last catch-up to ``now`` at :attr:`temperature` (retention law)."""
-        seconds = self.engine.now - self._aged_until
-        self._aged_until = self.engine.now
-        law = self.aging_laws.retention
-        if law is not None and seconds > 0:
-            self._age_by(self.aging.retention_factor(law, seconds, self.temperature))
-
-    def ambient_changed(self) -> None:
-        """Give the devices the array's temperature (models with an ambient temperature use it)."""
-        set_ambient = getattr(self.device, "set_ambient", None)
-        if set_ambient is not None:
-            set_ambient(self.temperature)
+        self.clock.catch_up()
 
     def _age_by(self, factor: np.ndarray) -> None:
         """Multiply the resistance of the cells whose ``factor`` differs from 1 (clipped to their bounds)."""
@@ -309,18 +312,11 @@ class Array:
         """Hold the array at ``kelvin`` (default: ambient) for ``seconds``; apply the retention law."""
         seconds = check_duration(seconds, "bake duration")
         kelvin = None if kelvin is None else check_temperature(kelvin)
-        self.catch_up()
-        self._bake_temperature = kelvin
-        self.ambient_changed()
-        self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
-                                      list(range(self.rows)), list(range(self.cols)),
-                                      temperature_k=self.temperature, note=note))
-        try:
+        with self.clock.baking(kelvin):
+            self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
+                                          list(range(self.rows)), list(range(self.cols)),
+                                          temperature_k=self.temperature, note=note))
             yield self.engine.env.timeout(seconds)
-            self.catch_up()
-        finally:
-            self._bake_temperature = None
-            self.ambient_changed()
 
     def cycle_process(self, n: int, rows=None, cols=None):
         """``n`` SET/RESET cycles of the selected cells (default all): counters and the endurance law."""
@@ -328,10 +324,7 @@ class Array:
         r_idx = np.arange(self.rows) if rows is None else self._indices("rows", rows, self.rows)
         c_idx = np.arange(self.cols) if cols is None else self._indices("cols", cols, self.cols)
         mask[np.ix_(r_idx, c_idx)] = True
-        n = check_cycles(self.aging.cycles, mask.ravel(), n)
-        self.catch_up()
-        if n > 0:
-            self._age_by(self.aging.endurance_factor(self.aging_laws.endurance, mask.ravel(), n))
+        n = self.clock.cycle(mask.ravel(), n)
         duration = n * self.timing.cycle_s
         self.trace.append(TraceRecord(self.engine.now, duration, "cycle", r_idx.tolist(), c_idx.tolist(),
                                       temperature_k=self.temperature, note=f"{n} cycles"))
