@@ -11,7 +11,10 @@ cycle count.
 
 The laws move each cell by a *factor*: the law's resistance after the new stress over its resistance
 before it, applied to the cell's present resistance. So retention and endurance compose, and a cell
-nudged by a small disturb keeps both the nudge and its retention history. Retention restarts only
+nudged by a small disturb keeps both the nudge and its retention history. Wear from switching: every crossing of
+the window midpoint sqrt(G_on G_off) by a co-simulated pulse or read counts half a cycle; a SET and a
+RESET crossing complete one SET/RESET cycle, which advances the cell's counter and applies one cycle of
+the endurance law (as ``cycle(1)`` does). Retention restarts only
 when a cell is reprogrammed: when the pulses since its last restart have moved its conductance by
 more than ``AgingLaws.restart_fraction`` of its window on the log axis, |ln(G/G_restart)| >
 restart_fraction * ln(G_on/G_off) (2 % by default: a half-select disturb of 1e-4 keeps its history, a
@@ -122,6 +125,7 @@ class AgingState:
         self.time_s = np.zeros_like(self.r_programmed)         # time since programming, s
         self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
         self.pulse_shift = np.zeros_like(self.r_programmed)    # ln(G / G at the last restart) from pulses
+        self.crossings = np.zeros(self.r_programmed.shape, dtype=np.int64)   # midpoint crossings not yet a cycle
 
     def reprogrammed(self, cells: np.ndarray, r_now: np.ndarray) -> None:
         """Cells (boolean mask) were just programmed to ``r_now`` (ohm): retention starts again."""
@@ -142,6 +146,17 @@ class AgingState:
         r_now[cells] = 1.0 / g_after
         self.reprogrammed(restart, r_now)
         return restart
+
+    def switched(self, cells: np.ndarray, g_before: np.ndarray, g_after: np.ndarray, g_mid: np.ndarray) -> np.ndarray:
+        """Count the crossings of the window midpoint ``g_mid`` (S, per cell) by ``cells`` (indices) moving from
+        ``g_before`` to ``g_after``; every second crossing (a SET and a RESET) completes a cycle. Returns the
+        boolean mask (all cells) of the cells that completed one (their counters are not yet advanced)."""
+        crossed = (g_before > g_mid[cells]) != (g_after > g_mid[cells])
+        self.crossings[cells] += crossed
+        done = np.zeros(self.r_programmed.shape, bool)
+        done[cells] = self.crossings[cells] >= 2
+        self.crossings[done] -= 2
+        return done
 
     def _retention_r(self, law, temperature_k: float) -> np.ndarray:
         """The law's resistance (ohm) at the present retention memory."""

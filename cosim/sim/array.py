@@ -8,33 +8,17 @@ operations and the operations' own durations age the cells like an idle period d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
 from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
 from cosim.sim.cell_clock import CellClock
-from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co_simulate, row_currents, stamp
+from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
+                                  disturb, may_move, parse_unselected, row_currents, stamp)
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.solve.crossbar import Crossbar
 from cosim.validate import real_array
-
-
-class Unselected(str, Enum):
-    """How the lines of unselected cells are biased during a single-cell operation."""
-
-    FLOATING = "floating"    # disconnected
-    GROUNDED = "grounded"    # held at 0 V
-    HALF = "v/2"             # held at V/2
-    THIRD = "v/3"            # word lines at V/3, bit lines at 2V/3
-
-
-def parse_unselected(value) -> Unselected:
-    try:
-        return Unselected(value)
-    except ValueError:
-        raise ValueError(f"unselected must be one of {[u.value for u in Unselected]}; got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -213,8 +197,7 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
             stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
-        after = self.device.conductance_of(cells)
-        self.aging.pulsed(cells, before, after, self._window_ln, self.aging_laws.restart_fraction)
+        self._pulsed(cells, before)
         addressed = [r for r in self._lines(bias.floating_wl, self.rows) if selected[r]]
         self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", addressed,
                                       self._lines(bias.floating_bl, self.cols), np.ravel(bias.v_wl).tolist(),
@@ -250,7 +233,8 @@ class Array:
             sol_currents, power = sol.sense_currents, float(np.sum(sol.power))
         n_vectors = 1 if v.ndim == 1 else v.shape[0]
         duration = self.timing.read_s * n_vectors
-        energy = power * self.timing.read_s
+        biases = [Bias(vec, np.zeros(self.cols)) for vec in np.atleast_2d(v)]
+        energy = self._disturbed(biases, select_rows, power * self.timing.read_s)
         rows = np.flatnonzero(selected).tolist()
         self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, list(range(self.cols)),
                                       v.ravel().tolist() if v.ndim == 1 else [],
@@ -258,6 +242,22 @@ class Array:
                                       energy, self.temperature, note))
         yield self.engine.env.timeout(duration)
         return ReadOutcome(sol_currents, energy)
+
+    def _disturbed(self, biases: list, select_rows, energy_j: float) -> float:
+        """Read disturb (``CosimConfig.read_disturb``): co-simulate the reads' biases for their duration when
+        a cell can move; returns the reads' energy (J; ``energy_j``, that of the static read, otherwise)."""
+        if not (self.cosim.read_disturb and may_move(self.device, biases)):
+            return energy_j
+        before = self.device.conductance(noisy=False)
+        energy = disturb(self.crossbar, self.device, biases, self.timing.read_s, self.cosim, select_rows)
+        self._pulsed(np.arange(self.rows * self.cols), before)
+        return energy
+
+    def _pulsed(self, cells: np.ndarray, before: np.ndarray) -> None:
+        """Tell the clock that ``cells`` moved from conductances ``before`` (retention restarts, wear)."""
+        g_off, g_on = self.device.conductance_bounds()
+        after = self.device.conductance_of(cells)
+        self.clock.pulsed(cells, before, after, self._window_ln, np.sqrt(g_on * g_off))
 
     def _check_read_voltages(self, V) -> np.ndarray:
         """Word-line read voltages (rows,) or (batch, rows), finite; else an error naming V."""
@@ -284,7 +284,7 @@ class Array:
             sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
         finally:
             stamp(self.crossbar, self.device)
-        energy = float(sol.power) * self.timing.read_s
+        energy = self._disturbed([bias], None, float(sol.power) * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
                                       bias.v_wl.tolist(), bias.v_bl.tolist(), [float(sol.sense_currents[col])],
                                       energy, self.temperature, f"cell read, unselected {parse_unselected(unselected).value}"))
@@ -293,20 +293,7 @@ class Array:
 
     def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
         """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
-        mode = parse_unselected(unselected)
-        if not (0 <= row < self.rows and 0 <= col < self.cols):
-            raise ValueError(f"cell ({row}, {col}) is outside the {self.rows}x{self.cols} array")
-        v_wl, v_bl = np.zeros(self.rows), np.zeros(self.cols)
-        fw = fb = None
-        if mode is Unselected.HALF:
-            v_wl[:], v_bl[:] = voltage / 2, voltage / 2
-        elif mode is Unselected.THIRD:
-            v_wl[:], v_bl[:] = voltage / 3, 2 * voltage / 3
-        elif mode is Unselected.FLOATING:
-            fw, fb = np.ones(self.rows, bool), np.ones(self.cols, bool)
-            fw[row], fb[col] = False, False
-        v_wl[row], v_bl[col] = voltage, 0.0
-        return Bias(v_wl, v_bl, fw, fb)
+        return cell_bias(self.rows, self.cols, row, col, voltage, unselected)
 
     def bake_process(self, seconds: float, kelvin: float | None = None, note: str = "bake"):
         """Hold the array at ``kelvin`` (default: ambient) for ``seconds``; apply the retention law."""

@@ -82,6 +82,16 @@ class CellClock:
             self._apply(self.state.endurance_factor(self.laws.endurance, cells, n))
         return n
 
+    def pulsed(self, cells: np.ndarray, g_before: np.ndarray, g_after: np.ndarray, window_ln: np.ndarray,
+               g_mid: np.ndarray) -> None:
+        """Co-simulated pulses moved ``cells`` (indices) from ``g_before`` to ``g_after`` (S): restart the
+        retention of reprogrammed cells (``AgingLaws.restart_fraction`` of ``window_ln``), count midpoint
+        crossings (``g_mid``, S) and wear the cells that completed a SET/RESET cycle by the endurance law."""
+        self.state.pulsed(cells, g_before, g_after, window_ln, self.laws.restart_fraction)
+        done = self.state.switched(cells, g_before, g_after, g_mid)
+        if done.any():
+            self.cycle(done, 1)
+
     def detach(self) -> None:
         """Leave the engine: its clock no longer ages these cells."""
         self.engine.hardware.remove(self)

@@ -9,6 +9,7 @@ rule over the sub-steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -25,10 +26,13 @@ class CosimConfig:
     Attributes:
         max_change: largest state change of any cell per sub-step, as a fraction of its range.
         max_substeps: a pulse needing more sub-steps than this raises (a runaway or a bad config).
+        read_disturb: reads step the devices under the read bias for the read duration, like a pulse
+            (skipped, at no cost, when no cell can move at the largest voltage the read can put on it).
     """
 
     max_change: float = 0.02
     max_substeps: int = 20000
+    read_disturb: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_change, (int, float)) and 0 < self.max_change <= 1):
@@ -36,6 +40,8 @@ class CosimConfig:
         if isinstance(self.max_substeps, bool) or not isinstance(self.max_substeps, (int, np.integer)) \
                 or self.max_substeps < 1:
             raise ValueError(f"CosimConfig.max_substeps must be an integer >= 1; got {self.max_substeps!r}")
+        if not isinstance(self.read_disturb, bool):
+            raise TypeError(f"CosimConfig.read_disturb must be a bool; got {self.read_disturb!r}")
 
 
 @dataclass
@@ -55,6 +61,40 @@ def check_bias(bias: Bias, rows: int, cols: int) -> Bias:
         return None if value is None else bool_mask(name, value, n)
     return Bias(real_array("v_wl", bias.v_wl, (rows,), unit="V"), real_array("v_bl", bias.v_bl, (cols,), unit="V"),
                 mask("floating_wl", bias.floating_wl, rows), mask("floating_bl", bias.floating_bl, cols))
+
+
+class Unselected(str, Enum):
+    """How the lines of unselected cells are biased during a single-cell operation."""
+
+    FLOATING = "floating"    # disconnected
+    GROUNDED = "grounded"    # held at 0 V
+    HALF = "v/2"             # held at V/2
+    THIRD = "v/3"            # word lines at V/3, bit lines at 2V/3
+
+
+def parse_unselected(value) -> Unselected:
+    try:
+        return Unselected(value)
+    except ValueError:
+        raise ValueError(f"unselected must be one of {[u.value for u in Unselected]}; got {value!r}") from None
+
+
+def cell_bias(rows: int, cols: int, row: int, col: int, voltage: float, unselected) -> Bias:
+    """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
+    mode = parse_unselected(unselected)
+    if not (0 <= row < rows and 0 <= col < cols):
+        raise ValueError(f"cell ({row}, {col}) is outside the {rows}x{cols} array")
+    v_wl, v_bl = np.zeros(rows), np.zeros(cols)
+    fw = fb = None
+    if mode is Unselected.HALF:
+        v_wl[:], v_bl[:] = voltage / 2, voltage / 2
+    elif mode is Unselected.THIRD:
+        v_wl[:], v_bl[:] = voltage / 3, 2 * voltage / 3
+    elif mode is Unselected.FLOATING:
+        fw, fb = np.ones(rows, bool), np.ones(cols, bool)
+        fw[row], fb[col] = False, False
+    v_wl[row], v_bl[col] = voltage, 0.0
+    return Bias(v_wl, v_bl, fw, fb)
 
 
 @dataclass
@@ -172,3 +212,32 @@ def row_currents(crossbar: Crossbar, device, row: int, v_row: float, v_bl: np.nd
     u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.array([v_row]),
                             np.asarray(v_bl, float)[None, :])[0]
     return (u - v_bl) * y, g
+
+
+def may_move(device, biases: list[Bias]) -> bool:
+    """Whether any cell could change state under ``biases``: node voltages of a resistive network lie
+    between its lowest and highest source voltage (0 V included), so no cell sees more than their
+    spread; threshold models that do not move at +-spread do not move at all."""
+    volts = np.concatenate([np.concatenate([np.ravel(b.v_wl), np.ravel(b.v_bl)]) for b in biases] + [np.zeros(1)])
+    spread = float(volts.max() - volts.min())
+    if spread == 0.0:
+        return False
+    lo, hi = device.state_bounds()
+    return any(np.any(effective_rate(device, np.full(device.n, v), lo, hi) != 0) for v in (spread, -spread))
+
+
+def disturb(crossbar: Crossbar, device, biases: list[Bias], width_s: float, config: CosimConfig,
+            select_rows=None) -> float:
+    """Co-simulate each bias of ``biases`` for ``width_s`` s in turn (reads that disturb); returns the energy, J.
+    1T1R: ``select_rows`` are on during each."""
+    energy = 0.0
+    for bias in biases:
+        if crossbar.cell.value == "1T1R":
+            crossbar.select_rows(select_rows)
+        try:
+            energy += co_simulate(crossbar, device, bias, width_s, config).energy_j
+        finally:
+            if crossbar.cell.value == "1T1R":
+                crossbar.select_rows(None)
+    stamp(crossbar, device)
+    return energy
