@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
+from cosim.sim import defects
 from cosim.sim.cell_clock import CellClock
 from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
                                   disturb, may_move, parse_unselected, row_currents, stamp)
@@ -230,7 +231,7 @@ class Array:
                 stamp(self.crossbar, self.device)
                 if self.is_1t1r:
                     self.crossbar.select_rows(None)
-            sol_currents, power = sol.sense_currents, float(np.sum(sol.power))
+            sol_currents, power = np.nan_to_num(sol.sense_currents, nan=0.0), float(np.sum(sol.power))
         n_vectors = 1 if v.ndim == 1 else v.shape[0]
         duration = self.timing.read_s * n_vectors
         biases = [Bias(vec, np.zeros(self.cols)) for vec in np.atleast_2d(v)]
@@ -286,10 +287,10 @@ class Array:
             stamp(self.crossbar, self.device)
         energy = self._disturbed([bias], None, float(sol.power) * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
-                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(sol.sense_currents[col])],
+                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(np.nan_to_num(sol.sense_currents[col], nan=0.0))],
                                       energy, self.temperature, f"cell read, unselected {parse_unselected(unselected).value}"))
         yield self.engine.env.timeout(self.timing.read_s)
-        return ReadOutcome(np.array([sol.sense_currents[col]]), energy, {"solution": sol})
+        return ReadOutcome(np.nan_to_num(np.array([sol.sense_currents[col]]), nan=0.0), energy, {"solution": sol})
 
     def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
         """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
@@ -325,6 +326,23 @@ class Array:
         if not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1 or np.any((idx < 0) | (idx >= n)):
             raise ValueError(f"{name} must be indices in [0, {n}); got {value!r}")
         return idx
+
+    # ---- defects (cosim.sim.defects) -----------------------------------------------------------
+    def open_cell(self, row: int, col: int) -> None:
+        """Cell (row, col) conducts nothing from now on (recorded in the trace)."""
+        defects.open_cell(self, row, col)
+
+    def short_cell(self, row: int, col: int) -> None:
+        """Cell (row, col) joins its word-line and bit-line nodes from now on (recorded in the trace)."""
+        defects.short_cell(self, row, col)
+
+    def break_line(self, line: str, row: int, col: int) -> None:
+        """Break a segment: "wl" row between columns col and col + 1, or "bl" col between rows row and row + 1."""
+        defects.break_line(self, line, row, col)
+
+    def unreachable_cells(self, select_rows=None) -> np.ndarray:
+        """(rows, cols) True where a cell has no path to any source (it sits at 0 V)."""
+        return defects.unreachable_cells(self, select_rows)
 
     # ---- blocking conveniences ---------------------------------------------------------------
     def pulse(self, v_wl, v_bl=None, width_s: float = 1e-6, floating_wl=None, floating_bl=None,

@@ -99,13 +99,15 @@ def cell_bias(rows: int, cols: int, row: int, col: int, voltage: float, unselect
 
 @dataclass
 class PulseOutcome:
-    """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), and the
-    full operating point at its end (None when the pulse ran in row mode)."""
+    """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), the full
+    operating point at its end (None when the pulse ran in row mode), and the (rows, cols) mask of cells
+    cut off every source (they sat at 0 V; None in row mode, where every cell of the row is driven)."""
 
     energy_j: float
     substeps: int
     sense_currents: np.ndarray
     final: CrossbarSolution | None = None
+    unreachable: np.ndarray | None = None
 
 
 def stamp(crossbar: Crossbar, device) -> None:
@@ -142,7 +144,7 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         if substeps >= config.max_substeps:
             raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
                                f"({t:.3e} of {width_s:.3e} s done); raise CosimConfig.max_substeps")
-        v_cells = sol.cell_voltages.ravel()
+        v_cells = np.nan_to_num(sol.cell_voltages.ravel(), nan=0.0)   # cells cut off a source sit at 0 V
         speed = np.max(np.abs(effective_rate(device, v_cells, lo, hi)) / span)
         dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
         p_start = float(sol.power)
@@ -152,7 +154,8 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         energy += 0.5 * (p_start + float(sol.power)) * dt
         t += dt
         substeps += 1
-    return PulseOutcome(energy, substeps, sol.sense_currents, sol)
+    unreachable = ~np.isfinite(sol.cell_voltages)
+    return PulseOutcome(energy, substeps, np.nan_to_num(sol.sense_currents, nan=0.0), sol, unreachable)
 
 
 def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
