@@ -275,19 +275,33 @@ def test_large_arrays_use_nested_dissection_and_match_the_general_path(cell):
     assert np.allclose(xb.read(v[0]), ref.sense_currents[0], rtol=1e-9)
 
 
-def test_column_admittance_kernel_matches_numpy_reference_with_grouped_and_grounded_nodes():
-    """The compiled column admittance (y += K, q = K @ 1) equals the numpy reference, ideal segments included."""
-    from cosim.solve.structured import _add_column, column_admittance
+def test_structured_kernel_matches_numpy_reference_with_grouped_and_grounded_nodes():
+    """The compiled column elimination equals its numpy reference: ideal segments, open cells, grounded groups."""
+    from cosim.solve.structured import transfer_matrix, transfer_matrix_reference
 
     rng = np.random.default_rng(8)
     for r_sense in (0.0, 3.0):
-        d = rng.uniform(1e-5, 1e-2, 9)
-        d[4] = 0.0                                   # an open cell
-        r_bl = rng.choice([0.0, 0.5, 2.0], 8)
-        y = np.full((9, 9), np.nan, order="F")       # garbage must not leak into the result
-        y[:] = 0.0
-        q = np.zeros(9)
-        _add_column(y, q, d, r_bl, r_sense)
-        k = column_admittance(d, r_bl, r_sense)
-        assert np.allclose(y, k, rtol=1e-12, atol=1e-18)
-        assert np.allclose(q, k.sum(axis=1), rtol=1e-12, atol=1e-18)
+        g = rng.uniform(1e-5, 1e-2, (9, 5))
+        g[4, 2] = 0.0                                # an open cell (an unselected 1T1R row looks the same)
+        r_wl = rng.choice([0.0, 0.5, 2.0], (9, 4))
+        r_bl = rng.choice([0.0, 0.5, 2.0], (8, 5))
+        r_src = rng.choice([0.0, 10.0], 9)
+        r_sns = np.full(5, r_sense)
+        a = transfer_matrix(g, r_wl, r_bl, r_src, r_sns)
+        b = transfer_matrix_reference(g, r_wl, r_bl, r_src, r_sns)
+        assert np.all(a >= 0)
+        assert np.allclose(a, b, rtol=1e-12, atol=0.0)
+
+
+def test_structured_path_is_exact_in_stiff_circuits():
+    """Issue 9's reproduction: 1e-9 ohm wires and sense, a 1 Mohm driver, 1e9 S and 1e7 S cells (closed form)."""
+    xb = Crossbar(1, 2, r_wl=1e-9, r_bl=0.0, r_source=1e6, r_sense=1e-9)
+    xb.set_conductances([[1e9, 1e7]])
+    r_a = 1e-9 + 1e-9                                # cell 0 and its sense
+    r_b = 1e-9 + 1e-7 + 1e-9                         # segment, cell 1, its sense
+    r_p = r_a * r_b / (r_a + r_b)
+    i_total = 1.0 / (1e6 + r_p)
+    expected = np.array([i_total * r_p / r_a, i_total * r_p / r_b])
+    assert np.allclose(expected, [9.8077e-7, 1.9231e-8], rtol=1e-4)      # the issue's numbers
+    assert np.allclose(xb.transfer_matrix()[0], expected, rtol=1e-13)
+    assert np.allclose(xb.read([1.0]), expected, rtol=1e-13)
