@@ -15,7 +15,7 @@ from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_re
 from cosim.sim import defects
 from cosim.sim.cell_clock import CellClock
 from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
-                                  disturb, may_move, parse_unselected, row_currents, stamp)
+                                  disturb, may_move, parse_unselected, row_currents, stamp, stamp_noisy)
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.solve.crossbar import Crossbar
@@ -225,7 +225,7 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(select_rows)
             try:
-                self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+                stamp_noisy(self.crossbar, self.device)
                 sol = self.crossbar.solve(v)
             finally:
                 stamp(self.crossbar, self.device)
@@ -280,7 +280,7 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+        stamp_noisy(self.crossbar, self.device)
         try:
             sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
         finally:

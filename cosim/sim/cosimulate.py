@@ -112,9 +112,22 @@ class PulseOutcome:
     unreachable: np.ndarray | None = None
 
 
-def stamp(crossbar: Crossbar, device) -> None:
-    """Copy the devices' noise-free read conductances into the circuit."""
-    crossbar.set_conductances(device.conductance(noisy=False).reshape(crossbar.shape))
+def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
+    """Copy the devices' I-V into the circuit: a nonlinear law I = (G/b) sinh(b V) where the model has one
+    (``device.sinh_law()``; the circuit is then solved by Newton on the same stamps), else the noise-free
+    read conductances. ``scale``: per-cell factors on G (read noise)."""
+    law = device.sinh_law() if hasattr(device, "sinh_law") else None
+    g, b = (device.conductance(noisy=False), None) if law is None else law
+    if scale is not None:
+        g = g * scale
+    crossbar.set_conductances(g.reshape(crossbar.shape))
+    if b is not None or not crossbar.is_linear:
+        crossbar.set_nonlinearity(0.0 if b is None else b.reshape(crossbar.shape))
+
+
+def stamp_noisy(crossbar: Crossbar, device) -> None:
+    """:func:`stamp` with the devices' read noise (one draw per cell) on G."""
+    stamp(crossbar, device, device.conductance(noisy=True) / device.conductance(noisy=False))
 
 
 def solve(crossbar: Crossbar, bias: Bias) -> CrossbarSolution:
