@@ -68,3 +68,27 @@ def test_switching_pulses_advance_the_cycle_counters():
     assert arr.cycles[0, 0] == 3
     arr.cycle(10, cols=[0])                                         # the shortcut adds to the same counter
     assert arr.cycles[0, 0] == 13
+
+
+def test_cycle_charges_the_models_switching_energy():
+    from cosim.sim import Timing
+    from cosim.sim.wear import CycleDrive
+
+    p = VTEAM.PRESETS["Pt/Hf/Ti"]
+    drive = CycleDrive(v_set=-1.0, v_reset=1.5, steps=50)
+    eng = Engine()
+    dev = VTEAM.preset("Pt/Hf/Ti", n=2)
+    dev.set_state(np.array([p.w_off, p.w_off]))                           # both in HRS
+    arr = eng.array(1, 2, cell="1R", device=dev, timing=Timing(cycle_s=2e-7, cycle_drive=drive))
+    arr.cycle(3, cols=[0])
+    # the model's fixed steps written out: forward Euler of dw/dt = k (v / v_th - 1)^alpha, clipped to
+    # [w_on, w_off], current V / R(w) at the start of each step, R linear in w
+    dt, w, energy = 2e-7 / 100, p.w_off, 0.0
+    for v in [-1.0] * 50 + [1.5] * 50:
+        r = p.r_on + (p.r_off - p.r_on) * (w - p.w_on) / (p.w_off - p.w_on)
+        energy += v * v / r * dt
+        rate = p.k_on * (v / p.v_on - 1) ** p.alpha_on if v < p.v_on else p.k_off * (v / p.v_off - 1) ** p.alpha_off
+        w = min(max(w + rate * dt, p.w_on), p.w_off)
+    assert arr.trace[-1].energy_j == pytest.approx(3 * energy, rel=1e-9)
+    assert np.array_equal(dev.state, [p.w_off, p.w_off])                   # the array's own cells did not switch
+    assert arr.cycles.tolist() == [[3, 0]]

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
+from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
 from cosim.sim import defects
 from cosim.sim.cell_clock import CellClock
 from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
                                   disturb, may_move, parse_unselected, row_currents, stamp, stamp_noisy)
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
+from cosim.sim.wear import CycleDrive, cycle_energy
 from cosim.solve.crossbar import Crossbar
 from cosim.validate import real_array
 
@@ -30,16 +31,21 @@ class Timing:
         read_s: duration of one read (one input vector), s.
         read_voltage: default read voltage, V.
         cycle_s: duration of one SET/RESET cycle (two pulses), s.
+        cycle_drive: the pulses of one cycle; ``cycle(n)`` charges n times their energy from the device
+            model (:mod:`cosim.sim.wear`). None: the shortcut records no energy.
     """
 
     read_s: float = 1e-8
     read_voltage: float = 0.1
     cycle_s: float = 2e-7
+    cycle_drive: CycleDrive | None = None
 
     def __post_init__(self) -> None:
         for name in ("read_s", "read_voltage", "cycle_s"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"Timing.{name} must be finite and > 0; got {getattr(self, name)!r}")
+        if self.cycle_drive is not None and not isinstance(self.cycle_drive, CycleDrive):
+            raise TypeError(f"Timing.cycle_drive must be a CycleDrive or None; got {self.cycle_drive!r}")
 
 
 @dataclass
@@ -312,10 +318,13 @@ class Array:
         r_idx = np.arange(self.rows) if rows is None else self._indices("rows", rows, self.rows)
         c_idx = np.arange(self.cols) if cols is None else self._indices("cols", cols, self.cols)
         mask[np.ix_(r_idx, c_idx)] = True
-        n = self.clock.cycle(mask.ravel(), n)
+        n = check_cycles(self.aging.cycles, mask.ravel(), n)
+        drive = self.timing.cycle_drive
+        energy = 0.0 if drive is None or n == 0 else n * cycle_energy(self.device, mask.ravel(), drive, self.timing.cycle_s)
+        self.clock.cycle(mask.ravel(), n)
         duration = n * self.timing.cycle_s
         self.trace.append(TraceRecord(self.engine.now, duration, "cycle", r_idx.tolist(), c_idx.tolist(),
-                                      temperature_k=self.temperature, note=f"{n} cycles"))
+                                      energy_j=energy, temperature_k=self.temperature, note=f"{n} cycles"))
         yield self.engine.env.timeout(duration)
 
     @staticmethod
