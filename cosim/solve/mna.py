@@ -160,6 +160,15 @@ class FactoredCircuit:
             self._lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                                  options={"SymmetricMode": True})
 
+    def solve_matrix(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve the stamped nodal matrix for right-hand sides (n_unknowns, batch) of injected currents, A.
+
+        Island rows hold the identity (a zero right-hand side there gives 0 V).
+        """
+        if self._lu is None:
+            return np.zeros_like(rhs, dtype=np.float64)
+        return self._lu.solve(np.asarray(rhs, np.float64))
+
     def unknowns(self, v_terminals: np.ndarray) -> np.ndarray:
         """Unknown node voltages (n_unknowns, batch) for terminal voltages (n_terminals, batch)."""
         if self._lu is None:
