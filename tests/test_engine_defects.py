@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cosim import Crossbar, Engine
+from cosim.devices import VTEAM
 from cosim.experiment import Experiment
 from cosim.netlist.crossbar import CrossbarLayout
 
@@ -44,7 +45,7 @@ def test_cells_cut_off_sit_at_zero_volts_and_are_reported():
 
 def test_open_and_shorted_cells_through_array_methods():
     eng = Engine()
-    arr = eng.array(2, 2, cell="1R", seed=0, r_wl=0.0, r_bl=0.0)
+    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4), r_wl=0.0, r_bl=0.0)
     g = np.array([[1e-3, 2e-3], [3e-3, 4e-3]])
     arr.device.set_conductance(g.ravel())
     arr.open_cell(0, 0)
