@@ -92,22 +92,11 @@ class EngineCells:
 
     def state(self) -> dict:
         """The aging memory as arrays (for ``state_dict``)."""
-        a = self.aging
-        return {"r_programmed": a.r_programmed, "equivalent_s": a.equivalent_s, "time_s": a.time_s,
-                "cycles": a.cycles, "pulse_shift": a.pulse_shift, "equivalent_at": np.float64(a.equivalent_at)}
+        return self.aging.as_dict()
 
     def load_state(self, state: dict) -> None:
         """Inverse of :meth:`state` (shapes checked before anything changes)."""
-        n = self.tiles.g.size
-        arrays = {k: np.asarray(state[k]).copy() for k in ("r_programmed", "equivalent_s", "time_s", "cycles",
-                                                            "pulse_shift")}
-        for k, v in arrays.items():
-            if v.shape != (n,):
-                raise ValueError(f"aging state {k} must have shape ({n},); got {v.shape}")
-        a = self.aging
-        a.r_programmed, a.equivalent_s, a.time_s = arrays["r_programmed"], arrays["equivalent_s"], arrays["time_s"]
-        a.cycles, a.pulse_shift = arrays["cycles"].astype(np.int64), arrays["pulse_shift"]
-        a.equivalent_at = float(state["equivalent_at"])
+        self.aging.load(state)
 
 
 @dataclass

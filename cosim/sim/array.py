@@ -89,7 +89,8 @@ class Array:
         self.cosim = cosim or CosimConfig()
         self.timing = timing or Timing()
         self.trace = Trace()
-        self._window_ln = np.abs(np.log(g_on / g_off))
+        self._window_ln = np.abs(np.log(g_on / g_off))      # the cells' windows, fixed at fabrication
+        self._g_mid = np.sqrt(g_on * g_off)                  # S, the window midpoints (wear counting)
         self.clock = CellClock(engine, laws, 1.0 / self.device.conductance(noisy=False), self._age_by,
                                self.device.set_ambient if hasattr(self.device, "set_ambient") else None)
         stamp(self.crossbar, self.device)
@@ -262,9 +263,7 @@ class Array:
 
     def _pulsed(self, cells: np.ndarray, before: np.ndarray) -> None:
         """Tell the clock that ``cells`` moved from conductances ``before`` (retention restarts, wear)."""
-        g_off, g_on = self.device.conductance_bounds()
-        after = self.device.conductance_of(cells)
-        self.clock.pulsed(cells, before, after, self._window_ln, np.sqrt(g_on * g_off))
+        self.clock.pulsed(cells, before, self.device.conductance_of(cells), self._window_ln, self._g_mid)
 
     def _check_read_voltages(self, V) -> np.ndarray:
         """Word-line read voltages (rows,) or (batch, rows), finite; else an error naming V."""
