@@ -6,8 +6,11 @@
 and the transfer matrix are derived from them and cached until one of them changes.
 
 Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives the exact transfer
-matrix of regular arrays; the general sparse path (:mod:`cosim.solve.mna`) handles every edit and
-gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+matrix of regular arrays; nested dissection (:mod:`cosim.solve.nested`) gives large transfer matrices and
+the operating points of regular arrays with resistive lines (any line bias, floating lines), updated by
+rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the general sparse path
+(:mod:`cosim.solve.mna`) handles every edit; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+:mod:`cosim.solve.routing` makes the choice and says why.
 """
 from __future__ import annotations
 
@@ -58,8 +61,6 @@ class Crossbar:
     def __init__(self, rows: int, cols: int, cell: str = "1R", r_wl=1.0, r_bl=1.0, r_source=0.0,
                  r_sense=0.0, r_on_transistor=1e3, r_off_transistor=np.inf, nonlinearity=0.0,
                  conductance: float = 1e-4, low_rank: LowRankPolicy = LowRankPolicy()):
-        if not isinstance(low_rank, LowRankPolicy):
-            raise TypeError(f"low_rank must be a LowRankPolicy; got {type(low_rank).__name__}")
         self.low_rank = low_rank
         self._updating: tuple[tuple, LowRankOperatingPoints] | None = None
         self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
@@ -111,6 +112,18 @@ class Crossbar:
     def graph(self):
         """The networkx netlist of this circuit, with the current values (built on access)."""
         return self.layout.to_graph(self._g, self._selected, None if self.is_linear else self._b)
+
+    @property
+    def low_rank(self) -> LowRankPolicy:
+        """When operating points correct the last factorisation by a rank-k update (see :mod:`cosim.solve.low_rank`)."""
+        return self._low_rank
+
+    @low_rank.setter
+    def low_rank(self, policy: LowRankPolicy) -> None:
+        if not isinstance(policy, LowRankPolicy):
+            raise TypeError(f"low_rank must be a LowRankPolicy; got {type(policy).__name__}")
+        self._low_rank = policy
+        self._updating = None            # the next operating point starts from a fresh factorisation
 
     # ---- setting values ------------------------------------------------------------------------
     def set_conductances(self, G) -> None:
@@ -426,6 +439,7 @@ class Crossbar:
         if self._updating is not None and self._updating[0] == key:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
         if x is None:
+            self._updating = None            # let the old factorisation go before the new one is made
             solver = self.nested_solver(fw, fb)
             if self.low_rank.max_rank > 0:
                 self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))
