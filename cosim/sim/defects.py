@@ -79,10 +79,9 @@ def array_from_description(engine, description, device=None, seed=None, **option
         raise TypeError(f"description must be an ArrayDescription or a path; got {type(description).__name__}")
     lay: CrossbarLayout = description.layout
     if device is None and description.device is not None:
-        from cosim.devices import MODELS
+        from cosim.devices.registry import make_device
 
-        model, _, preset = description.device.partition(":")
-        device = MODELS[model].preset(preset or None, n=lay.rows * lay.cols, rng=seed)
+        device = make_device(description.device, lay.rows * lay.cols, seed)
     arr = Array(engine, lay.rows, lay.cols, cell=lay.cell.value, device=device, seed=seed, r_wl=lay.r_wl,
                 r_bl=lay.r_bl, r_source=lay.r_source, r_sense=lay.r_sense,
                 r_on_transistor=lay.r_on_transistor if lay.cell is CellKind.ONE_T_ONE_R else 1e3, **options)
