@@ -245,3 +245,19 @@ def test_row_pulses_share_the_drivers_budget_instead_of_clipping():
     assert rep.success_rate == 1.0 and rep.clipped == 0
     assert max(np.abs(r.v_bl).max() for r in pulses) <= 2.0
     assert min(np.count_nonzero(np.abs(r.v_bl) > 0.5) for r in pulses) < 16     # some pulses drove a subset
+
+
+def test_ispp_erases_an_overshooting_cell_and_climbs_again():
+    """RESET rungs of 20 % of the range overshoot a target 37.5 % away; with reset_on_overshoot the cell is
+    erased (last RESET rung, longest pulse) before it climbs the SET ladder from its first rung."""
+    arr = one_cell_1r()
+    limits = PulseLimits(width_max_s=0.5)
+    reset = Ladder(v_start=1.0, v_step=0.02, v_stop=1.2)
+    set_ = Ladder(v_start=0.54, v_step=0.002, v_stop=0.6)
+    cfg = IsppConfig(set_ladder=set_, reset_ladder=reset, reset_width_s=0.05, set_width_s=1e-9,
+                     reset_on_overshoot=True, max_pulses=12, final_passes=0, limits=limits)
+    arr.program(np.array([[1e-3]]), scheme="ispp", tolerance=0.02, config=cfg, progress=False)
+    pulses = [(r.v_wl[0], r.duration_s) for r in arr.trace if r.operation == "pulse"]
+    assert pulses[0] == (1.0, 0.05) and pulses[1] == (1.02, 0.05)            # two RESET rungs ...
+    assert pulses[2] == (1.2, 0.5)                                             # ... overshoot: the erase
+    assert pulses[3] == (-0.54, 1e-9)                                          # the SET ladder from its start
