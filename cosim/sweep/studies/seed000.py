@@ -19,6 +19,7 @@ import numpy as np
 
 from cosim.devices.aging import ResetStopWindow, TwoStateAging
 from cosim.nn import ArrayConfig, bake, cycle, memristive_layers, patch_model, tune
+from cosim.nn.engine_bridge import EngineCells
 from cosim.sim.aging import AgingLaws, default_endurance
 from cosim.sweep.studies.networks import Network, test_accuracy, trained
 from cosim.sweep.study import Study
@@ -95,8 +96,10 @@ def run(p: Seed000Params, seed: int) -> dict:
         cfg = ArrayConfig(tile=(64, 64), r_on=R_LRS_OHM, r_off=R_HRS_OHM, seed=int(child))
         mapped = patch_model(net.model, cfg)                      # cells on an engine clock, its laws
         layers = [layer for _, layer in memristive_layers(mapped)]
-        for layer in layers:
-            layer.clock.laws = AgingLaws(layer.clock.laws.retention, endurance)
+        for layer in layers:                                      # the same clock, this point's endurance law
+            old = layer.clock
+            old.detach()
+            layer.clock = EngineCells(layer.tiles, old.engine, AgingLaws(old.laws.retention, endurance), old.cycle_s)
         tune(mapped, n_samples=256, seed=int(child))
         fresh.append(test_accuracy(mapped, net))
         g0 = [layer.tiles.g.copy() for layer in layers]
