@@ -4,7 +4,12 @@ Ideal (zero-ohm) elements merge their nodes; nodes merged with a terminal take i
 remaining nodes are the unknowns of ``A x = B v`` (A symmetric positive definite when every node
 reaches a terminal through finite conductances), and the currents into the terminals are
 ``C x + E v``. Islands (nodes cut off from every terminal) carry no current: they are detected at
-each stamp and reported with NaN voltages.
+each stamp and reported with NaN voltages, and every element touching them carries 0 A.
+
+The current through an ideal element is not a nodal unknown; it follows from Kirchhoff's current law
+at the nodes it joins (the finite elements' currents and the terminals' currents are known). Where
+ideal elements form a loop, KCL leaves the split open; the minimum-norm split is taken, the limit
+of equal small resistances.
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ class DCSolution:
     Attributes:
         node_voltages: (..., n_nodes) volts (NaN on floating islands).
         terminal_currents: (..., n_terminals) amps flowing from the network into each terminal.
-        element_currents: (..., n_elements) amps from end ``a`` to end ``b`` of each element (NaN for
-            ideal zero-ohm elements, whose current nodal analysis does not define).
+        element_currents: (..., n_elements) amps from end ``a`` to end ``b`` of each element (ideal
+            zero-ohm elements: from KCL; elements on an island: 0).
         power: (...,) watts dissipated in all elements together (cells, wires, drivers, senses).
     """
 
@@ -66,6 +71,7 @@ class CompiledCircuit:
         self.node_unknown = comp_unknown[comp]
         self.node_terminal = comp_terminal[comp]
         self._structural_islands = None
+        self._ideal_kcl = None
         self._build_patterns()
 
     def _build_patterns(self) -> None:
@@ -135,6 +141,17 @@ class CompiledCircuit:
         _, label = connected_components(adj, directed=False)
         return label[:nu] != label[nu]
 
+    def ideal_currents(self, i_el: np.ndarray, i_term: np.ndarray) -> np.ndarray:
+        """Currents (n_ideal, batch) a -> b through the ideal elements, from KCL.
+
+        Args:
+            i_el: (n_elements, batch) element currents a -> b, A (the ideal entries are ignored).
+            i_term: (n_terminals, batch) currents from the network into each terminal, A.
+        """
+        if self._ideal_kcl is None:
+            self._ideal_kcl = _IdealKCL(self.table, self.ideal)
+        return self._ideal_kcl.currents(i_el, i_term)
+
     def factor(self, g: np.ndarray) -> "FactoredCircuit":
         """Stamp conductances ``g`` (S per element) and factor the nodal matrix once."""
         return FactoredCircuit(self, self.check_values(g))
@@ -143,6 +160,39 @@ class CompiledCircuit:
 def _joined(triplets) -> list[np.ndarray]:
     """(rows, cols, elements, signs) lists of arrays, each concatenated (empty when nothing was added)."""
     return [np.concatenate(parts) if parts else np.zeros(0) for parts in triplets]
+
+
+class _IdealKCL:
+    """Kirchhoff's current law on the graph of ideal elements: ``Bi I = r`` solved as ``I = Bi^T phi``,
+    ``(Bi Bi^T) phi = r`` with one node grounded per connected group (the minimum-norm currents)."""
+
+    def __init__(self, table: ElementTable, ideal: np.ndarray):
+        n, n_el = table.n_nodes, table.a.size
+        els = np.arange(n_el)
+        self.incidence = sp.csr_matrix((np.r_[np.ones(n_el), -np.ones(n_el)], (np.r_[table.a, table.b], np.r_[els, els])),
+                                       shape=(n, n_el))
+        self.ideal = np.flatnonzero(ideal)
+        self.is_ideal = np.asarray(ideal, bool)
+        self.terminals = table.terminals
+        bi = self.incidence[:, self.ideal].tocsc()
+        nodes = np.unique(bi.nonzero()[0])
+        self.nodes = nodes
+        self.bi = bi[nodes]
+        lap = (self.bi @ self.bi.T).tocsc()
+        _, comp = connected_components(lap, directed=False)
+        first = np.unique(comp, return_index=True)[1]
+        self.keep = np.setdiff1d(np.arange(nodes.size), first)
+        reduced = lap[self.keep][:, self.keep].tocsc()
+        self._lu = spla.splu(reduced) if self.keep.size else None
+
+    def currents(self, i_el: np.ndarray, i_term: np.ndarray) -> np.ndarray:
+        finite_part = np.where(self.is_ideal[:, None], 0.0, i_el)
+        rhs = -(self.incidence @ finite_part)                  # what the ideal elements must carry out of each node
+        np.subtract.at(rhs, self.terminals, i_term)            # the source takes i_term out of its terminal node
+        phi = np.zeros((self.nodes.size, i_el.shape[1]))
+        if self._lu is not None:
+            phi[self.keep] = self._lu.solve(np.ascontiguousarray(rhs[self.nodes][self.keep]))
+        return np.asarray(self.bi.T @ phi)
 
 
 class FactoredCircuit:
@@ -188,10 +238,12 @@ class FactoredCircuit:
         dv = node_v[t.a] - node_v[t.b]
         finite = ~c.ideal
         i_el = np.zeros_like(dv)
-        i_el[finite] = np.where(self.g[finite, None] > 0, self.g[finite, None] * dv[finite], 0.0)
+        conducting = (self.g[finite, None] > 0) & np.isfinite(dv[finite])    # islands carry no current
+        i_el[finite] = np.where(conducting, self.g[finite, None] * np.nan_to_num(dv[finite]), 0.0)
         i_term = self.terminal_currents(x, vt)
-        i_el[c.ideal] = np.nan  # zero-ohm elements: current not defined by nodal analysis
-        power = np.nansum(np.where(finite[:, None], i_el * dv, 0.0), axis=0)
+        if np.any(c.ideal):
+            i_el[c.ideal] = c.ideal_currents(i_el, i_term)
+        power = np.sum(np.where(finite[:, None], i_el * np.nan_to_num(dv), 0.0), axis=0)
         sol = DCSolution(node_v.T, i_term.T, i_el.T, power)
         if single:
             sol = DCSolution(sol.node_voltages[0], sol.terminal_currents[0], sol.element_currents[0], power[0])

@@ -11,9 +11,13 @@ class CrossbarSolution:
     """Operating point of a crossbar; a leading batch axis is present when a batch was solved.
 
     Attributes:
-        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V.
+        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V. A node on a
+            floating island (no conducting path to any driven terminal) has no defined voltage: NaN
+            there, and :attr:`floating_wl_nodes` / :attr:`floating_bl_nodes` mark those nodes.
         cell_voltages: (..., rows, cols) voltage across each memristive cell (word-line side minus
-            the other side), V. cell_currents: (..., rows, cols) current through it, A.
+            the other side), V; NaN where a side of the cell floats (in 1T1R also the cell-transistor
+            node). cell_currents: (..., rows, cols) current through it, A: always defined (a shorted
+            cell carries what KCL gives, a cell on an island or cut off carries 0 A).
         sense_currents: (..., cols) current from each bit line into its sense amplifier, A.
         driver_currents: (..., rows) current from each driver into its word line, A.
         power: (...,) total power dissipated, W; power_by_kind: the same split by element kind
@@ -28,6 +32,16 @@ class CrossbarSolution:
     driver_currents: np.ndarray
     power: np.ndarray
     power_by_kind: dict
+
+    @property
+    def floating_wl_nodes(self) -> np.ndarray:
+        """(..., rows, cols) True where a word-line node floats (its voltage is NaN)."""
+        return np.isnan(self.wl_voltages)
+
+    @property
+    def floating_bl_nodes(self) -> np.ndarray:
+        """(..., rows, cols) True where a bit-line node floats (its voltage is NaN)."""
+        return np.isnan(self.bl_voltages)
 
 
 ARRAY_FIELDS = ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents", "sense_currents",
