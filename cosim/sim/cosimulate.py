@@ -4,7 +4,9 @@ Sub-steps follow how fast the state moves: each one lasts at most ``max_change``
 cell's state range divided by its rate, so a pulse below every threshold is one solve and no change,
 and a switching pulse is resolved finely where the conductances move. Energy is the integral of the
 power dissipated in every element (cells, wires, drivers, senses, transistors), by the trapezoid
-rule over the sub-steps.
+rule over the sub-steps. A sub-step after which only k cells moved is solved by a rank-k update of the
+last factorisation instead of a new one (``Crossbar.low_rank``, :mod:`cosim.solve.low_rank`): a
+single-cell pulse factors the array once.
 """
 from __future__ import annotations
 

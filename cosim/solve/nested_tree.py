@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 
@@ -134,7 +135,24 @@ def build_levels(rows: int, cols: int, max_leaf_nodes: int = 8) -> list[Level]:
         rows, cols: grid size M, N (>= 1).
         max_leaf_nodes: a level becomes the leaf level once every rectangle has at most this many
             unknowns (2 h w); rectangles too thin to cut become leaves regardless.
+
+    The tree depends on the sizes only; it is built once per size (a cold operating point at 256 x 256
+    would otherwise spend a tenth of its time here). The levels' arrays are shared: do not modify them.
     """
+    return list(_cached_levels(int(rows), int(cols), int(max_leaf_nodes)))
+
+
+@lru_cache(maxsize=32)
+def _cached_levels(rows: int, cols: int, max_leaf_nodes: int) -> tuple[Level, ...]:
+    levels = _levels(rows, cols, max_leaf_nodes)
+    for level in levels:                 # shared between solvers: make accidental edits fail loudly
+        for arr in vars(level).values():
+            if isinstance(arr, np.ndarray):
+                arr.flags.writeable = False
+    return tuple(levels)
+
+
+def _levels(rows: int, cols: int, max_leaf_nodes: int) -> list[Level]:
     r0, r1 = np.array([0], np.int64), np.array([rows], np.int64)
     c0, c1 = np.array([0], np.int64), np.array([cols], np.int64)
     levels = []
