@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.netlist.crossbar import CellKind, CrossbarLayout
+from cosim import validate
+from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout, resistance_array
 from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
@@ -21,21 +22,32 @@ from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import has_island, right_hand_side
 from cosim.solve.newton import ConvergenceError, solve_nonlinear
+from cosim.solve.refine import REFINE_FAILURE, grid_residual, refine, voltage_scale
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
                                  single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
 
 
-def _check_positive_finite(name: str, value, shape) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got NaN or inf")
+def _check_conductances(name: str, value, shape, scalar_ok: bool = False) -> np.ndarray:
+    """Real, finite, > 0 siemens, of ``shape`` (or a scalar when ``scalar_ok``); a new float64 array."""
+    if scalar_ok:
+        arr = validate.broadcast_real(name, value, shape, unit="S")
+    else:
+        arr = validate.real_array(name, value, shape, unit="S")
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be > 0 siemens (use open_cell for an open cell); got {arr.min():.3g}")
-    return arr.copy()
+    if np.any(arr > MAX_CONDUCTANCE_S):
+        raise ValueError(f"{name} must be <= {MAX_CONDUCTANCE_S:g} siemens (use short_cell for a short); "
+                         f"got {arr.max():.3g}")
+    return arr
+
+
+def _check_finite_solution(sol: CrossbarSolution) -> CrossbarSolution:
+    """Raise OverflowError when a solution's currents or power are not finite (its inputs were)."""
+    for name in ("sense_currents", "driver_currents", "cell_currents", "power"):
+        validate.finite_result(name, getattr(sol, name), "inputs too large")
+    return sol
 
 
 class Crossbar:
@@ -63,7 +75,7 @@ class Crossbar:
         self._updating: tuple[tuple, LowRankOperatingPoints] | None = None
         self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
                                            r_on_transistor, r_off_transistor)
-        self._g = _check_positive_finite("conductance", np.full((rows, cols), conductance, float), (rows, cols))
+        self._g = _check_conductances("conductance", conductance, (self.layout.rows, self.layout.cols), scalar_ok=True)
         self._selected = np.ones(rows, dtype=bool)
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
@@ -114,7 +126,7 @@ class Crossbar:
     # ---- setting values ------------------------------------------------------------------------
     def set_conductances(self, G) -> None:
         """Set every cell's conductance (rows, cols) in siemens (finite, > 0)."""
-        self._g = _check_positive_finite("G", G, self.shape)
+        self._g = _check_conductances("G", G, self.shape)
         self._invalidate_values()
 
     def select_rows(self, rows=None) -> None:
@@ -123,17 +135,11 @@ class Crossbar:
             raise ValueError(f"select_rows applies to 1T1R arrays; this one is {self.cell.value}")
         if rows is None:
             mask = np.ones(self.rows, bool)
+        elif np.asarray(rows).dtype == bool and np.ndim(rows) == 1:
+            mask = validate.bool_mask("rows", rows, self.rows)
         else:
-            arr = np.asarray(rows)
-            if arr.dtype == bool:
-                if arr.shape != (self.rows,):
-                    raise ValueError(f"rows mask must have shape ({self.rows},); got {arr.shape}")
-                mask = arr.copy()
-            else:
-                if arr.ndim > 1 or not np.issubdtype(arr.dtype, np.integer) or np.any((arr < 0) | (arr >= self.rows)):
-                    raise ValueError(f"rows must be indices in [0, {self.rows}) or a boolean mask; got {rows!r}")
-                mask = np.zeros(self.rows, bool)
-                mask[arr] = True
+            mask = np.zeros(self.rows, bool)
+            mask[validate.index_array("rows", rows, self.rows)] = True
         self._selected = mask
         self._invalidate_values()
 
@@ -143,13 +149,8 @@ class Crossbar:
         self._invalidate_values()
 
     def _check_nonlinearity(self, b) -> np.ndarray:
-        arr = np.asarray(b, np.float64)
-        try:
-            arr = np.broadcast_to(arr, self.shape).copy()
-        except ValueError:
-            raise ValueError(f"nonlinearity must be a scalar or have shape {self.shape}; got {arr.shape}") from None
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError("nonlinearity must be finite and >= 0 (1/V)")
+        arr = validate.broadcast_real("nonlinearity", b, self.shape, unit="1/V")
+        validate.check_range("nonlinearity", arr, low=0.0, unit="1/V")
         return arr
 
     # ---- edits (structural changes recompile) -----------------------------------------------
@@ -159,15 +160,13 @@ class Crossbar:
         ``line="wl"``: the segment of word line ``row`` between columns ``col`` and ``col + 1``;
         ``line="bl"``: the segment of bit line ``col`` between rows ``row`` and ``row + 1``.
         """
-        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line)
+        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line) if isinstance(line, str) else None
         if arr is None:
             raise ValueError(f"line must be 'wl' or 'bl'; got {line!r}")
-        if not (0 <= row < arr.shape[0] and 0 <= col < arr.shape[1]):
-            raise ValueError(f"{line} segment index ({row}, {col}) out of range for shape {arr.shape}")
-        r = float(r)
-        if np.isnan(r) or r < 0:
-            raise ValueError(f"segment resistance must be >= 0 ohm; got {r}")
-        arr[row, col] = r
+        row = validate.index("row", row, arr.shape[0])
+        col = validate.index("col", col, arr.shape[1])
+        r = validate.real_scalar("r", r, finite=False, unit="ohm")
+        arr[row, col] = resistance_array("r", r, ())
         self._invalidate_structure()
 
     def open_segment(self, line: str, row: int, col: int) -> None:
@@ -187,8 +186,8 @@ class Crossbar:
         self._set_cell_state(row, col, CrossbarLayout.NORMAL)
 
     def _set_cell_state(self, row: int, col: int, state: int) -> None:
-        if not (0 <= row < self.rows and 0 <= col < self.cols):
-            raise ValueError(f"cell index ({row}, {col}) out of range for a {self.rows}x{self.cols} array")
+        row = validate.index("row", row, self.rows)
+        col = validate.index("col", col, self.cols)
         self.layout.cell_state[row, col] = state
         self._invalidate_structure()
 
@@ -262,12 +261,10 @@ class Crossbar:
         return 1.0 / (1.0 / self._g + r_t)
 
     # ---- solving -------------------------------------------------------------------------------
-    def _check_inputs(self, V) -> np.ndarray:
-        v = np.asarray(V, dtype=np.float64)
+    def _check_inputs(self, V, name: str = "V") -> np.ndarray:
+        v = validate.real_array(name, V, unit="V")
         if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
-            raise ValueError(f"V must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError("V must be finite; got NaN or inf")
+            raise ValueError(f"{name} must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
         return v
 
     def terminal_voltages(self, V: np.ndarray) -> np.ndarray:
@@ -307,6 +304,7 @@ class Crossbar:
                                                             lay.r_source, lay.r_sense)
             else:
                 self._transfer = self.transfer_matrix_general()
+            validate.finite_result("transfer matrix", self._transfer)
         return self._transfer.copy()
 
     def transfer_matrix_general(self) -> np.ndarray:
@@ -324,6 +322,11 @@ class Crossbar:
         nested dissection, sparse LU, or Newton for sinh cells).
         """
         v = self._check_inputs(V)
+        with np.errstate(over="ignore", invalid="ignore"):      # an overflow raises below, naming the result
+            out = self._read(v)
+        return validate.finite_result("sense currents", out, "inputs too large")
+
+    def _read(self, v: np.ndarray) -> np.ndarray:
         batch = 1 if v.ndim == 1 else v.shape[0]
         path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
         if path is SolverPath.NEWTON:
@@ -374,12 +377,16 @@ class Crossbar:
             floating_wl, floating_bl: boolean masks of lines whose driver / sense end is disconnected.
             general: force the general sparse path (the reference for the fast ones).
         """
-        v = self._check_inputs(v_wl)
-        vb = np.zeros(v.shape[:-1] + (self.cols,)) if v_bl is None else np.asarray(v_bl, np.float64)
-        if vb.shape != v.shape[:-1] + (self.cols,) or not np.all(np.isfinite(vb)):
-            raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
+        v = self._check_inputs(v_wl, "v_wl")
+        shape_bl = v.shape[:-1] + (self.cols,)
+        vb = np.zeros(shape_bl) if v_bl is None else validate.real_array("v_bl", v_bl, shape_bl, unit="V")
         fw = self._check_mask("floating_wl", floating_wl, self.rows)
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        with np.errstate(over="ignore", invalid="ignore"):      # an overflow raises below, naming the result
+            sol = self._solve_bias(v, vb, fw, fb, bool(general))
+        return _check_finite_solution(sol)
+
+    def _solve_bias(self, v, vb, fw, fb, general: bool) -> CrossbarSolution:
         floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
         request = SolveRequest(Quantity.OPERATING_POINT, batch=1 if v.ndim == 1 else v.shape[0],
                                floating_lines=floating, biased_bit_lines=bool(np.any(vb)), force_general=bool(general),
@@ -391,22 +398,38 @@ class Crossbar:
             return self._solve_nested(v, vb, fw, fb)
         terminals = np.concatenate([v, vb], axis=-1)
         if path is SolverPath.GENERAL:
-            sol = self.factored(fw, fb).solve(terminals)
-        elif v.ndim == 2:
-            parts = [self.solve_bias(a, b, fw, fb) for a, b in zip(v, vb)]
+            return self._solve_general(terminals, fw, fb)
+        if v.ndim == 2:
+            parts = [self._solve_bias(a, b, fw, fb, general) for a, b in zip(v, vb)]
             return stack_solutions(parts)
-        else:
-            sol = self._solve_nonlinear(terminals, fw, fb)
-        return self._crossbar_solution(sol, fw, fb)
+        return self._crossbar_solution(self._solve_nonlinear(terminals, fw, fb), fw, fb)
+
+    def _solve_general(self, terminals: np.ndarray, fw, fb) -> CrossbarSolution:
+        return self._crossbar_solution(self.factored(fw, fb).solve(terminals), fw, fb)
+
+    def _refine_nested(self, x, correct, g_eff, v, e, fw, fb):
+        """Refine nested-dissection node voltages with grid KCL residuals (:mod:`cosim.solve.refine`);
+        None when a correction cannot be computed or the refinement does not converge."""
+        corrections = []
+
+        def solve(r):
+            dx = correct(r)
+            if dx is None:
+                corrections.append(None)
+                return np.zeros_like(r)
+            return dx
+
+        x, size = refine(x, solve, lambda xx: grid_residual(self.layout, g_eff, xx, v, e, fw, fb),
+                         voltage_scale(x, np.concatenate([v, e])))
+        if None in corrections or not np.isfinite(size) or size > REFINE_FAILURE:
+            return None
+        return x
 
     @staticmethod
     def _check_mask(name: str, mask, n: int):
         if mask is None:
             return None
-        arr = np.asarray(mask)
-        if arr.shape != (n,) or arr.dtype != bool:
-            raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
-        return arr.copy()
+        return validate.bool_mask(name, mask, n)
 
     def _solve_nested(self, v: np.ndarray, vb: np.ndarray, fw, fb) -> CrossbarSolution:
         """Operating point on nested dissection: a rank-k update of the last factorisation when few
@@ -417,6 +440,7 @@ class Crossbar:
         x = None
         if self._updating is not None and self._updating[0] == key:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
+            correct = lambda r: self._updating[1].solve_rhs(g_eff, r)
         if x is None:
             solver = self.nested_solver(fw, fb)
             if self.low_rank.max_rank > 0:
@@ -424,6 +448,10 @@ class Crossbar:
                 x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
             else:
                 x = solver.solve_rhs(right_hand_side(solver.values, vv.T, ee.T))
+            correct = solver.solve_rhs
+        x = self._refine_nested(x, correct, g_eff, vv.T, ee.T, fw, fb)
+        if x is None:                                      # not accurate on this path: the general one refines
+            return self._solve_general(np.concatenate([v, vb], axis=-1), fw, fb)
         u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
         sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
         if v.ndim == 1:

@@ -21,7 +21,10 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from cosim.netlist.elements import ElementTable
+from cosim.solve.dense_gth import MAX_UNKNOWNS as MAX_DENSE_UNKNOWNS
+from cosim.solve.dense_gth import DenseGTH
 from cosim.solve.pattern import StampPattern
+from cosim.solve.refine import MAX_REFINEMENTS, REFINE_FAILURE, IllConditionedError, refine, voltage_scale
 
 
 @dataclass
@@ -108,6 +111,14 @@ class CompiledCircuit:
         self.B = StampPattern((nu, nt), *_joined(B))
         self.C = StampPattern((nt, nu), *_joined(C))
         self.E = StampPattern((nt, nt), *_joined(E))
+        # the live elements' ends (unknown or terminal) and their unknown incidence, for KCL residuals
+        self._ends = (ua, ub, ta, tb)
+        both = np.r_[ua, ub]
+        keep = both >= 0
+        n_live = live.size
+        self._incidence = sp.csr_matrix((np.r_[np.ones(n_live), -np.ones(n_live)][keep],
+                                         (both[keep], np.r_[np.arange(n_live), np.arange(n_live)][keep])),
+                                        shape=(nu, n_live))
         # unknown-to-unknown and unknown-to-terminal links, for island detection
         self._link_a = np.where(ua >= 0, ua, nu)
         self._link_b = np.where(ub >= 0, ub, nu)
@@ -140,6 +151,23 @@ class CompiledCircuit:
                             shape=(nu + 1, nu + 1))
         _, label = connected_components(adj, directed=False)
         return label[:nu] != label[nu]
+
+    def kcl_residual(self, g: np.ndarray, x: np.ndarray, v_terminals: np.ndarray) -> np.ndarray:
+        """Net current (n_unknowns, batch) into each unknown node, A: zero at the solution of ``A x = B v``.
+
+        Summed from the element currents ``g_e (v_a - v_b)``: each difference is formed before it is
+        scaled, so the residual stays accurate when node voltages are close (unlike ``B v - A x``).
+        """
+        ua, ub, ta, tb = self._ends
+
+        def ends(u, t):
+            out = np.zeros((u.size, x.shape[1]))
+            out[u >= 0] = x[u[u >= 0]]
+            out[t >= 0] = v_terminals[t[t >= 0]]
+            return out
+
+        i_el = g[self.live, None] * (ends(ua, ta) - ends(ub, tb))
+        return -(self._incidence @ i_el)
 
     def ideal_currents(self, i_el: np.ndarray, i_term: np.ndarray) -> np.ndarray:
         """Currents (n_ideal, batch) a -> b through the ideal elements, from KCL.
@@ -196,31 +224,87 @@ class _IdealKCL:
 
 
 class FactoredCircuit:
-    """A compiled circuit with stamped values and a sparse LU factorisation (solve many inputs)."""
+    """A compiled circuit with stamped values and a factorisation (solve many inputs).
+
+    Sparse LU first; each solve is refined with KCL residuals computed from element currents, because
+    sparse LU of a nodal matrix whose conductances span many decades (1e-9 ohm beside 1e6 ohm) loses
+    digits in its pivots and the refinement wins them back (to about 1e-15 of the voltage scale).
+    Where it cannot (a singular factor, or corrections still above :data:`REFINE_FAILURE` after
+    :data:`MAX_REFINEMENTS`), the circuit is factored again by the dense subtraction-free elimination
+    of :mod:`cosim.solve.dense_gth` (up to its ``MAX_UNKNOWNS`` nodes); beyond that the solve raises
+    :class:`IllConditionedError` rather than return a wrong operating point.
+    """
 
     def __init__(self, circuit: CompiledCircuit, g: np.ndarray):
         self.circuit, self.g = circuit, g
         self.island = circuit.islands(g)
-        A = circuit.A.matrix(g, diagonal=self.island.astype(np.float64), fmt="csc")
+        self.A = circuit.A.matrix(g, diagonal=self.island.astype(np.float64), fmt="csc")
         self.B = circuit.B.matrix(g)
         self.C = circuit.C.matrix(g)
         self.E = circuit.E.matrix(g)
         self._lu = None
+        self._dense: DenseGTH | None = None
         if circuit.n_unknowns:
-            self._lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                 options={"SymmetricMode": True})
+            try:
+                self._lu = spla.splu(self.A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                     options={"SymmetricMode": True})
+            except RuntimeError:                      # a pivot cancelled to exactly 0
+                self._dense = self._dense_factor("sparse LU met an exactly singular pivot")
+
+    @property
+    def is_dense(self) -> bool:
+        """True when this circuit is solved by the dense subtraction-free elimination."""
+        return self._dense is not None
+
+    def _dense_factor(self, why: str) -> DenseGTH:
+        n = self.circuit.n_unknowns
+        if n > MAX_DENSE_UNKNOWNS:
+            raise IllConditionedError(f"{why}, and {n} unknowns are too many for the dense exact solve "
+                                      f"(at most {MAX_DENSE_UNKNOWNS}); the circuit's conductances span too many decades")
+        shunt = np.asarray(self.B @ np.ones(self.B.shape[1])).ravel() + self.island
+        return DenseGTH(self.A, shunt)
+
+    def _solve_linear(self, r: np.ndarray) -> np.ndarray:
+        return self._dense.solve(r) if self._dense is not None else self._lu.solve(r)
 
     def unknowns(self, v_terminals: np.ndarray) -> np.ndarray:
         """Unknown node voltages (n_unknowns, batch) for terminal voltages (n_terminals, batch)."""
-        if self._lu is None:
+        if self.circuit.n_unknowns == 0:
             return np.zeros((0, v_terminals.shape[1]))
-        x = self._lu.solve(np.asarray(self.B @ v_terminals))
+        vt = np.asarray(v_terminals, np.float64)
+        b = np.asarray(self.B @ vt)
+        x, size = self._refined(self._solve_linear(b), vt)
+        if size > REFINE_FAILURE and self._dense is None:
+            self._dense = self._dense_factor(f"sparse LU with {MAX_REFINEMENTS} refinements left corrections of "
+                                             f"{size:.1e} of the voltage scale")
+            x, size = self._refined(self._solve_linear(b), vt)
+        if size > REFINE_FAILURE:
+            raise IllConditionedError(f"the dense exact solve did not converge either (corrections {size:.1e})")
         x[self.island] = np.nan
         return x
 
+    def _refined(self, x: np.ndarray, v_terminals: np.ndarray) -> tuple[np.ndarray, float]:
+        """Iterative refinement of ``x`` with KCL residuals; returns it and the last correction's size
+        (inf when something was not finite)."""
+        x[self.island] = 0.0
+
+        def residual(xx):
+            r = self.circuit.kcl_residual(self.g, xx, v_terminals)
+            r[self.island] = 0.0
+            return r
+
+        def solve(r):
+            dx = self._solve_linear(r)
+            dx[self.island] = 0.0
+            return dx
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            x, size = refine(x, solve, residual, voltage_scale(x, v_terminals))
+        return x, (size if np.isfinite(size) and np.all(np.isfinite(x)) else np.inf)
+
     def terminal_currents(self, x: np.ndarray, v_terminals: np.ndarray) -> np.ndarray:
         """Currents (n_terminals, batch) into each terminal; islands contribute nothing."""
-        return self.C @ np.nan_to_num(x, nan=0.0) + self.E @ v_terminals
+        return self.C @ np.where(self.island[:, None], 0.0, x) + self.E @ v_terminals
 
     def solve(self, v_terminals) -> DCSolution:
         """Full operating point for terminal voltages (n_terminals,) or (batch, n_terminals)."""

@@ -85,5 +85,12 @@ def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray,
     p_driver = np.sum(g_src * (v - u[..., 0]) ** 2, axis=-1)
     p_sense = np.sum(g_sns * b_end ** 2, axis=-1)
     by_kind = {"wire": p_wire, "cell": p_cell, "transistor": p_transistor, "driver": p_driver, "sense": p_sense}
-    return CrossbarSolution(u, b, cell_v, i_cell, i_cell.sum(axis=-2), i_cell.sum(axis=-1),
-                            sum(by_kind.values()), by_kind)
+    # a resistive driver or sense carries g (difference across it): accurate however large the cells are;
+    # an ideal one carries what KCL gives (the sum of its line's cell currents)
+    sense = np.where(layout.r_sense > 0, g_sns * b_end, i_cell.sum(axis=-2))
+    driver = np.where(layout.r_source > 0, g_src * (v - u[..., 0]), i_cell.sum(axis=-1))
+    if floating_wl is not None:
+        driver = np.where(floating_wl, 0.0, driver)
+    if floating_bl is not None:
+        sense = np.where(floating_bl, 0.0, sense)
+    return CrossbarSolution(u, b, cell_v, i_cell, sense, driver, sum(by_kind.values()), by_kind)
