@@ -8,9 +8,14 @@ one fresh process builds the array and times, best of ``--repeats``:
 - at the smallest size, the per-input cost of a many-input solve (``--batch`` inputs at once);
 - the general sparse path (``CompiledCircuit`` + SuperLU, ``cosim.solve.mna``) on the same circuit,
   in the same process, for sizes up to ``--superlu-max`` (it needs > 40 s at 1024), and the largest
-  difference between the two solvers' sense currents.
+  difference between the two solvers' sense currents;
+- the transfer matrix from the factorisation (M solves pruned to the driver and sense edges, in chunks
+  of up to 128 inputs) and the peak RSS after it, on ``--threads`` solver threads (default one).
+Cost growth: the factorisation's flops grow as n^3 (0.30 Gflop at 256, 2.5 at 512, 20 at 1024, 166 at
+2048: ``nested_tree.factor_cost``) and its panels as n^2 log n (21 MiB, 100 MiB, 464 MiB, 2.1 GiB); the
+transfer matrix's solves add O(n^3) work in BLAS-3 blocks, and the factorisation is the limit.
 
-Run: python benchmarks/bench_large_solve.py [--sizes 256 512 1024] [--superlu-max 512]
+Run: python benchmarks/bench_large_solve.py [--sizes 256 512 1024] [--superlu-max 512] [--threads 1]
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure(n: int, repeats: int, batch: int, superlu: bool, seed: int = 0) -> dict:
+def measure(n: int, repeats: int, batch: int, superlu: bool, seed: int = 0, threads: int | None = None) -> dict:
     """All timings for one size, in this process."""
     from cosim import Crossbar
     from cosim.solve.mna import CompiledCircuit
@@ -58,10 +63,13 @@ def measure(n: int, repeats: int, batch: int, superlu: bool, seed: int = 0) -> d
     wires = dict(r_wl=np.ones((n, n - 1)), r_bl=np.ones((n - 1, n)), r_source=np.zeros(n), r_sense=np.zeros(n))
 
     out = {"size": n}
-    out["first_factor_s"], out["factor_s"], solver = timed(lambda: NestedDissectionSolver(g, **wires), repeats)
+    out["first_factor_s"], out["factor_s"], solver = timed(
+        lambda: NestedDissectionSolver(g, **wires, n_threads=threads), repeats)
     out["solve_s"], current = best_time(lambda: solver.sense_currents(v), repeats)
     out["factor_mb"] = solver.factor_bytes / 2 ** 20
     out["peak_rss_mb"] = peak_rss_mb()       # factor + one solve (before the batch and SuperLU)
+    out["transfer_s"], _ = best_time(solver.transfer_matrix, 1)
+    out["transfer_rss_mb"] = peak_rss_mb()
     if batch:
         vb = rng.uniform(0.0, 0.3, (n, batch))
         t_batch, _ = best_time(lambda: solver.sense_currents(vb), repeats)
@@ -81,7 +89,7 @@ def measure(n: int, repeats: int, batch: int, superlu: bool, seed: int = 0) -> d
 
 def run_child(n: int, args) -> dict:
     """One size in a fresh process, so that its peak RSS is its own; it imports the cosim of this checkout."""
-    cmd = [sys.executable, __file__, "--child", str(n), "--repeats", str(args.repeats),
+    cmd = [sys.executable, __file__, "--child", str(n), "--repeats", str(args.repeats), "--threads", str(args.threads),
            "--batch", str(args.batch if n == min(args.sizes) else 0), "--superlu-max", str(args.superlu_max)]
     checkout = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")])))
@@ -91,15 +99,18 @@ def run_child(n: int, args) -> dict:
 
 def print_table(rows: list[dict]) -> None:
     print(f"{'size':>6} {'factor s':>9} {'solve s':>8} {'total s':>8} {'1st factor s':>13} {'peak RSS MB':>12} "
-          f"{'factor MB':>10} {'SuperLU s':>10} {'ratio':>7} {'max rel diff':>13}")
+          f"{'factor MB':>10} {'SuperLU s':>10} {'ratio':>7} {'max rel diff':>13} {'T s':>6} {'T total s':>9} "
+          f"{'T RSS MB':>9}")
     for r in rows:
         total = r["factor_s"] + r["solve_s"]
         slu = r.get("superlu_factor_s", np.nan) + r.get("superlu_solve_s", np.nan)
         print(f"{r['size']:>6} {r['factor_s']:>9.3f} {r['solve_s']:>8.3f} {total:>8.3f} {r['first_factor_s']:>13.3f} "
               f"{r['peak_rss_mb']:>12.0f} {r['factor_mb']:>10.0f} {slu:>10.2f} {slu / total:>7.1f} "
-              f"{r.get('max_rel_diff', np.nan):>13.1e}")
+              f"{r.get('max_rel_diff', np.nan):>13.1e} {r['transfer_s']:>6.2f} {r['factor_s'] + r['transfer_s']:>9.2f} "
+              f"{r['transfer_rss_mb']:>9.0f}")
     print("times: best of the repeats; '1st factor': the first run in a fresh process (fresh memory pages);"
-          " ratio: SuperLU (factor + solve) / nested (factor + solve)")
+          " ratio: SuperLU (factor + solve) / nested (factor + solve); T s: the transfer matrix from the"
+          " factorisation (M pruned solves), T total: with the factorisation; T RSS: peak RSS after it")
     for r in rows:
         if "per_input_s" in r:
             print(f"many-input solve at {r['size']}: {r['per_input_s'] * 1e3:.2f} ms per input "
@@ -112,10 +123,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
     parser.add_argument("--batch", type=int, default=256, help="inputs of the many-input solve (smallest size)")
     parser.add_argument("--superlu-max", type=int, default=512, help="largest size timed with SuperLU")
+    parser.add_argument("--threads", type=int, default=1, help="solver threads (the transfer-matrix target is one)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.repeats, args.batch, args.child <= args.superlu_max)))
+        print(json.dumps(measure(args.child, args.repeats, args.batch, args.child <= args.superlu_max,
+                                 threads=args.threads)))
         return
     print_table([run_child(n, args) for n in args.sizes])
 

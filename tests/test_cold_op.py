@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from cosim import Crossbar, Engine
 from cosim.solve.low_rank import LowRankPolicy
+from cosim.devices import VTEAM
 from support import rel_err
 
 FIELDS = ("wl_voltages", "bl_voltages", "cell_currents", "sense_currents", "driver_currents", "power")
@@ -207,7 +208,7 @@ def test_engine_pulse_with_low_rank_updates_equals_refactoring_every_substep():
     outcomes = []
     for policy in (LowRankPolicy(), LowRankPolicy(max_rank=0)):
         eng = Engine()
-        arr = eng.array(12, 12, cell="1R", seed=4, r_wl=1.0, r_bl=1.0)
+        arr = eng.array(12, 12, cell="1R", seed=4, device=VTEAM.preset("Pt/Hf/Ti", n=144, rng=4), r_wl=1.0, r_bl=1.0)
         arr.crossbar.low_rank = policy
         lo, hi = arr.conductance_bounds()
         arr.device.set_conductance(np.sqrt(lo * hi).ravel())

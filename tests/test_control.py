@@ -92,26 +92,43 @@ def test_ispp_amplitudes_follow_the_ladder():
                                          ("1T1R", "ispp")])
 def test_closed_loop_schemes_reach_tolerance_with_wires(cell, scheme):
     eng = Engine()
-    arr = eng.array(4, 4, cell=cell, seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(4, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=2), seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     rep = arr.program(random_targets(arr, 1), scheme=scheme, tolerance=0.02, progress=False)
     assert rep.success_rate == 1.0 and rep.n_untouched == 0
     assert rep.energy == pytest.approx(arr.trace.total_energy(), rel=1e-12)
 
 
 def test_row_parallel_is_exact_with_ideal_periphery():
-    """No transistor, wire or sense resistance: each cell sees its drive, and the nominal model is the device."""
+    """No transistor, wire or sense resistance: each cell sees its drive, the nominal model is the device
+    (default HfOx), and a generator without a shortest pulse releases every bit line on its own time."""
     eng = Engine()
     arr = eng.array(4, 6, cell="1T1R", seed=5, r_wl=0.0, r_bl=0.0, r_on_transistor=1e-9)
     target = random_targets(arr, 5)
-    rep = arr.program(target, scheme="1t1r-row", tolerance=0.01, progress=False)
+    config = OpenLoopConfig(limits=PulseLimits(width_min_s=1e-15))
+    rep = arr.program(target, scheme="1t1r-row", tolerance=0.01, config=config, progress=False)
     assert rep.reads == 0 and arr.trace.count("read") == 0
-    assert np.max(np.abs(rep.error)) < 1e-3
+    assert np.max(np.abs(rep.error)) < 1e-6
+
+
+def test_row_parallel_follows_the_divider_behind_a_1kohm_transistor():
+    """HfOx behind 1 kohm transistors with 1 ohm wires: the plan follows each cell's divider as it moves and
+    compensates the word line at the assumed start; what is left (measured: max 1.7 %, median 0.6 %) is
+    the word line's IR drop shifting as the row's cells move, and segments merged to 1 ns."""
+    eng = Engine()
+    arr = eng.array(8, 8, cell="1T1R", seed=1, r_wl=1.0, r_bl=1.0, r_on_transistor=1e3)
+    target = random_targets(arr, 0)
+    rep = arr.program(target, scheme="1t1r-row", tolerance=0.02, progress=False)
+    err = np.abs(rep.error)
+    assert np.max(err) < 0.02 and np.median(err) < 0.01
+    # a controller blind to the transistor (a divider of 1) would miss by far more: the drive share lost
+    r_series = 1e3 + np.arange(8)[::-1, None] * 1.0
+    assert np.median(r_series * target / (1 + r_series * target)) > 0.05
 
 
 def test_open_loop_reads_nothing_and_skips_no_cell_by_its_hidden_state():
     """All cells but two already hold the target; the controller cannot know it: it erases and programs all."""
     eng = Engine()
-    arr = eng.array(4, 4, cell="1R", seed=1, r_wl=0.0, r_bl=0.0)
+    arr = eng.array(4, 4, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=1), seed=1, r_wl=0.0, r_bl=0.0)
     g = np.full(16, 1e-3)
     g[[3, 9]] = 5e-3
     arr.device.set_conductance(g)
@@ -123,7 +140,7 @@ def test_open_loop_reads_nothing_and_skips_no_cell_by_its_hidden_state():
 
 def test_nan_targets_leave_cells_alone():
     eng = Engine()
-    arr = eng.array(3, 3, cell="1T1R", seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=2), seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     target = random_targets(arr, 2)
     target[1, :] = np.nan
     g_before = arr.conductances()
@@ -135,7 +152,7 @@ def test_nan_targets_leave_cells_alone():
 def test_pulse_limits_are_respected_and_clipped_pulses_counted():
     """Pt/Hf/Ti (100 ohm) behind 1 kohm transistors needs ~8 V drives; the drivers give 3 V."""
     eng = Engine()
-    arr = eng.array(3, 3, cell="1T1R", seed=3, r_wl=1.0, r_bl=1.0, r_on_transistor=1e3)
+    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=3), seed=3, r_wl=1.0, r_bl=1.0, r_on_transistor=1e3)
     limits = PulseLimits(width_min_s=2e-9, width_max_s=1e-2, v_line_max=3.0)
     rep = arr.program(random_targets(arr, 3), scheme="write-verify", tolerance=0.02,
                       config=WriteVerifyConfig(limits=limits, max_pulses=8), progress=False)
@@ -148,7 +165,7 @@ def test_pulse_limits_are_respected_and_clipped_pulses_counted():
 @pytest.mark.parametrize("cell,scheme", [("1R", s) for s in SCHEMES_1R] + [("1T1R", s) for s in SCHEMES_1T1R])
 def test_crossbar_holds_the_devices_state_after_every_scheme(cell, scheme):
     eng = Engine()
-    arr = eng.array(3, 4, cell=cell, seed=6, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(3, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=12, rng=6), seed=6, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     arr.program(random_targets(arr, 6), scheme=scheme, tolerance=0.05, progress=False)
     v = np.array([0.1, 0.05, 0.08])
     assert np.allclose(arr.crossbar.read(v), arr.read(v), rtol=1e-9, atol=0)
@@ -156,7 +173,7 @@ def test_crossbar_holds_the_devices_state_after_every_scheme(cell, scheme):
 
 def test_a_miscalibrated_model_is_the_controllers_own():
     eng = Engine()
-    arr = eng.array(2, 2, cell="1R", seed=0, r_wl=0.0, r_bl=0.0)
+    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0, r_wl=0.0, r_bl=0.0)
     with pytest.raises(ValueError, match="own device model"):
         arr.program(np.full((2, 2), 1e-3), model=arr.device)
     with pytest.raises(TypeError, match="DeviceArray"):
@@ -209,7 +226,7 @@ def test_cosim_config_rejects_fractional_substeps():
 ])
 def test_program_rejects_bad_requests_before_anything_happens(call, err, match):
     eng = Engine()
-    arr = eng.array(2, 2, cell="1R", seed=0)
+    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0)
     g0, n0 = arr.conductances(), len(arr.trace)
     with pytest.raises(err, match=match):
         call(arr)

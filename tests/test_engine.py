@@ -34,14 +34,14 @@ def test_write_verify_1t1r_reaches_tolerance_and_reports_stuck_cells():
 
 def test_write_verify_1r_with_wires():
     eng = Engine()
-    arr = eng.array(4, 4, cell="1R", seed=2, r_wl=1.0, r_bl=1.0)
+    arr = eng.array(4, 4, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=2), seed=2, r_wl=1.0, r_bl=1.0)
     rep = arr.program(random_targets(arr, 1), scheme="write-verify", tolerance=0.01)
     assert rep.success_rate >= 0.99
 
 
 def test_pulse_below_threshold_changes_nothing():
     eng = Engine()
-    arr = eng.array(4, 4, cell="1R", seed=5, r_wl=1.0, r_bl=1.0)
+    arr = eng.array(4, 4, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=5), seed=5, r_wl=1.0, r_bl=1.0)
     arr.device.set_conductance(np.full(16, 2e-3))
     before = arr.device.state
     out = arr.pulse(np.full(4, 0.45), width_s=1e-3)           # below v_off = 0.5 V everywhere
@@ -52,7 +52,7 @@ def test_pulse_below_threshold_changes_nothing():
 def test_single_cell_pulse_energy_closed_form():
     """1x1 1R, ideal wires, a sub-threshold pulse: energy = V^2 G width exactly."""
     eng = Engine()
-    arr = eng.array(1, 1, cell="1R", seed=0, r_wl=0.0, r_bl=0.0, r_source=50.0)
+    arr = eng.array(1, 1, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=1, rng=0), seed=0, r_wl=0.0, r_bl=0.0, r_source=50.0)
     arr.device.set_conductance(np.array([1e-3]))
     out = arr.pulse(np.array([0.3]), width_s=2e-6)
     r_total = 1e3 + 50.0
@@ -63,7 +63,7 @@ def test_single_cell_pulse_energy_closed_form():
 def test_switching_pulse_matches_device_integration():
     """Ideal wires: the co-simulated cell sees the applied voltage, so its state follows the device alone."""
     eng = Engine()
-    arr = eng.array(1, 3, cell="1R", seed=0, r_wl=0.0, r_bl=0.0)
+    arr = eng.array(1, 3, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=3, rng=0), seed=0, r_wl=0.0, r_bl=0.0)
     ref = VTEAM.preset("Pt/Hf/Ti", n=3, rng=0)
     arr.device.set_state(np.full(3, 0.0))
     ref.set_state(np.full(3, 0.0))
@@ -77,7 +77,7 @@ def test_half_select_disturb(amplitude, scheme, disturbed):
     """The controller assumes every cell at 4 mS (it reads nothing): it pulses only (3, 3), and the
     half-selected cells feel V/2 (above threshold at 1.2 V) or V/3 (below)."""
     eng = Engine()
-    arr = eng.array(4, 4, cell="1R", seed=7, r_wl=0.0, r_bl=0.0)
+    arr = eng.array(4, 4, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=7), seed=7, r_wl=0.0, r_bl=0.0)
     arr.device.set_conductance(np.full(16, 4e-3))
     target = np.full((4, 4), 4e-3)
     target[3, 3] = 1e-3           # one cell to RESET (positive voltage); programmed last, so no cell is revisited
@@ -110,7 +110,7 @@ def test_reruns_are_bit_identical():
 def test_bake_applies_retention_law_with_temperature_and_profile():
     law = EnduranceRetentionLaw.published("3B_O", "LRS")
     eng = Engine()
-    arr = eng.array(2, 2, cell="1R", seed=0, aging=AgingLaws(retention=law))
+    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0, aging=AgingLaws(retention=law))
     arr.device.set_conductance(np.full(4, 1.0 / 400.0))
     arr.aging.reprogrammed(np.ones(4, bool), np.full(4, 400.0))
     t = 3.0 * float(law.threshold(523.0))
@@ -120,7 +120,7 @@ def test_bake_applies_retention_law_with_temperature_and_profile():
     assert eng.now == pytest.approx(t)
     # two half bakes at the same temperature age exactly like one
     eng2 = Engine()
-    arr2 = eng2.array(2, 2, cell="1R", seed=0, aging=AgingLaws(retention=law))
+    arr2 = eng2.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0, aging=AgingLaws(retention=law))
     arr2.device.set_conductance(np.full(4, 1.0 / 400.0))
     arr2.aging.reprogrammed(np.ones(4, bool), np.full(4, 400.0))
     arr2.bake(t / 2, 523.0)
@@ -134,7 +134,7 @@ def test_bake_applies_retention_law_with_temperature_and_profile():
 
 def test_cycle_counts_and_endurance_law():
     eng = Engine()
-    arr = eng.array(3, 3, cell="1R", seed=0)
+    arr = eng.array(3, 3, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=0), seed=0)
     arr.device.set_conductance(np.full(9, 1.0 / 150.0))      # LRS cells
     arr.aging.reprogrammed(np.ones(9, bool), np.full(9, 150.0))
     law = arr.aging_laws.endurance
@@ -150,7 +150,7 @@ def test_cycle_counts_and_endurance_law():
 
 def test_read_is_the_circuit_read():
     eng = Engine()
-    arr = eng.array(6, 5, cell="1R", seed=3, r_wl=2.0, r_bl=2.0)
+    arr = eng.array(6, 5, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=30, rng=3), seed=3, r_wl=2.0, r_bl=2.0)
     v = np.linspace(0.05, 0.2, 6)
     xb = Crossbar(6, 5, "1R", r_wl=2.0, r_bl=2.0)
     xb.set_conductances(arr.conductances())
@@ -160,7 +160,7 @@ def test_read_is_the_circuit_read():
 
 def test_trace_save_load_round_trip(tmp_path):
     eng = Engine()
-    arr = eng.array(2, 3, cell="1T1R", seed=1)
+    arr = eng.array(2, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=6, rng=1), seed=1)
     arr.read(np.array([0.1, 0.2]))
     arr.pulse(np.array([0.0, 0.0]), v_bl=np.array([-0.8, 0.0, 0.0]), width_s=1e-8, select_rows=[0])
     arr.bake(10.0, 400.0)
@@ -183,7 +183,7 @@ def test_trace_save_load_round_trip(tmp_path):
 ])
 def test_bad_input_leaves_array_unchanged(call, match):
     eng = Engine()
-    arr = eng.array(4, 4, cell="1R", seed=0)
+    arr = eng.array(4, 4, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=0), seed=0)
     g0, t0, n0 = arr.conductances(), eng.now, len(arr.trace)
     with pytest.raises(ValueError, match=match):
         call(arr)
@@ -203,7 +203,7 @@ def test_engine_temperature_validation_and_profile():
 
 def test_write_verify_amplitude_is_the_planned_cell_voltage():
     eng = Engine()
-    arr = eng.array(4, 4, cell="1T1R", seed=3, r_on_transistor=100.0)
+    arr = eng.array(4, 4, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=3), seed=3, r_on_transistor=100.0)
     target = random_targets(arr, 2)
     with pytest.raises(ValueError, match="threshold"):
         arr.program(target, scheme="write-verify", amplitude=0.3)

@@ -7,6 +7,7 @@ from cosim import Engine
 from cosim.devices.aging import EnduranceRetentionLaw
 from cosim.sim import AgingLaws
 from cosim.sim.aging import default_retention
+from cosim.devices import VTEAM
 
 LRS_LAW = EnduranceRetentionLaw.published("3B_O", "LRS")
 
@@ -29,7 +30,7 @@ def by_hand(r0, segments, law=LRS_LAW, split=None, rising=True):
 
 
 def lrs_array(eng, r0=200.0, law=LRS_LAW):
-    arr = eng.array(2, 2, cell="1R", seed=0, r_wl=1.0, r_bl=1.0, aging=AgingLaws(retention=law))
+    arr = eng.array(2, 2, cell="1R", seed=0, device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), r_wl=1.0, r_bl=1.0, aging=AgingLaws(retention=law))
     arr.device.set_conductance(np.full(4, 1.0 / r0))
     arr.aging.reprogrammed(np.ones(4, bool), np.full(4, r0))
     return arr
@@ -81,7 +82,7 @@ def level_law_by_hand(r0, r_split, r_ref, segments):
 
 def test_every_level_drifts_gradually_toward_the_split():
     eng = Engine(temperature=573.0)
-    arr = eng.array(1, 4, cell="1R", seed=0)
+    arr = eng.array(1, 4, cell="1R", seed=0, device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0))
     law = arr.aging_laws.retention
     lo, hi = arr.conductance_bounds()
     r_lrs, r_hrs = 1.0 / np.median(hi), 1.0 / np.median(lo)
@@ -109,7 +110,7 @@ def test_small_disturb_keeps_retention_history_a_reprogram_restarts_it():
     def disturbed(fraction):
         eng = Engine(temperature=300.0)
         law = LRS_LAW
-        arr = eng.array(1, 1, cell="1R", seed=0, r_wl=0.0, r_bl=0.0,
+        arr = eng.array(1, 1, cell="1R", seed=0, device=VTEAM.preset("Pt/Hf/Ti", n=1, rng=0), r_wl=0.0, r_bl=0.0,
                         aging=AgingLaws(retention=law, restart_fraction=fraction))
         arr.device.set_conductance(np.array([1.0 / 300.0]))
         arr.aging.reprogrammed(np.ones(1, bool), np.array([300.0]))

@@ -47,6 +47,7 @@ class SineDrive:
 DEMO_DRIVES: dict[tuple[type[DeviceArray], str], SineDrive] = {
     (VTEAM, "TEAM"): SineDrive(1.0, 50e6),                 # seed 003 Fig. 4: 50 MHz
     (VTEAM, "Pt/Hf/Ti"): SineDrive(1.0, 0.5),              # V = sin(pi t), MODELS.md §1.2
+    (VTEAM, "HfOx"): SineDrive(1.5, 1e6),                  # 1.5 V, 1 us period: ~200 ns above 1.3 V per half
     (LinearIonDrift, "default"): SineDrive(1.0, 1.0),
     (LinearIonDrift, "seed003"): SineDrive(1.0, 20.0),
     (StanfordPKU, "default"): SineDrive(1.6, 1e6, samples_per_period=10_000),

@@ -53,6 +53,18 @@ VTEAM_PRESETS: dict[str, VTEAMParams] = {
     # Pt/Hf/Ti ReRAM (seed 003 case study); D = w_off = 10 nm.
     "Pt/Hf/Ti": VTEAMParams(r_on=100.0, r_off=2.5e3, v_on=-0.53, v_off=0.5, k_on=-80.0, k_off=4.03e-8,
                             alpha_on=3.0, alpha_off=1.0, w_on=0.0, w_off=10e-9, dt=1e-6),
+    # HfOx RRAM as a memory chip has it (the event engine's default device). Figures, each inside the
+    # ranges of this project's seeds rather than a fit to one device:
+    # - LRS r_on = 5 kohm: between the HfOx LRS of seed 000 (Ti/HfOx/TiN 4.25 kohm, TiN/Hf(Al)O/Hf/TiN
+    #   4.4 kohm; MODELS.md section 3 table) and seed 004's R0 = 6.99 kohm (MODELS.md section 2, Table I).
+    # - HRS r_off = 100 kohm: seed 000's TiN/ETML/HfOx/TiN HRS, 1.075e5 ohm (same table).
+    # - Switching: thresholds 0.7 V (both polarities); exponent 4 and k = 8.8e-3 m/s over a 3 nm gap give
+    #   a full switch in ~10 us at 1.0 V, ~200 ns at 1.5 V and ~30 ns at 2 V — seed 004's 1 V / 100 ns
+    #   pulses move a cell by about 1 % of its range, a gradual (weak) switch.
+    # - Energy: V^2 / R x width, e.g. 1.5 V on 5 kohm for 200 ns = 90 pJ; 1 V on 100 kohm for 100 ns = 1 pJ.
+    # - R(w) exponential in the gap (tunnelling through the filament gap), read at 0.1 V (seed 004).
+    "HfOx": VTEAMParams(r_on=5e3, r_off=1e5, v_on=-0.7, v_off=0.7, k_on=-8.8e-3, k_off=8.8e-3,
+                        alpha_on=4.0, alpha_off=4.0, w_on=0.0, w_off=3e-9, r_model="exponential", dt=1e-9),
 }
 
 _R_MODELS = {"linear": 0, "exponential": 1}

@@ -20,6 +20,7 @@ MODES = ("ideal", "circuit", "nonlinear")
 CELLS = ("1R", "1T1R")
 INPUT_ENCODINGS = ("bipolar", "two-phase")
 SCALES = ("tile", "column")
+ENCODINGS = ("analog", "bit-sliced")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,14 @@ class ArrayConfig:
         adc_bits: per-tile output ADC resolution, signed (None = exact currents); >= 2.
         adc_range: A, fixed ADC full scale per tile; None = calibrated: the tile's worst-case
             column current at full-scale input, or what ``calibrate_adc`` measured on data.
+    Bit-sliced encoding (seed 002; double-column only; see :mod:`cosim.nn.lut`):
+        encoding: "analog" (one cell per weight, as above) or "bit-sliced": |w| / scale quantised to
+            a weight_bits-bit integer, written in base levels_per_cell, one digit per cell in adjacent
+            columns (least significant first); the periphery shift-adds the digit columns.
+        weight_bits: bits of a weight's magnitude (the sign picks G+ or G-). levels_per_cell: 2..8
+            (2 = one bit per cell, LRS = 1, HRS = 0).
+        lut: CSV of measured read resistances per level (None = log-normal levels between r_on and
+            r_off); lut_overlap: overlap coefficient of adjacent log-normal levels, in [0, 1).
     seed: seeds fabrication (spread, faults) and programming noise; same seed, same arrays.
     """
 
@@ -92,6 +101,11 @@ class ArrayConfig:
     adc_range: float | None = None
     scale: Literal["tile", "column"] = "tile"
     clip_percentile: float = 100.0
+    encoding: Literal["analog", "bit-sliced"] = "analog"
+    weight_bits: int = 8
+    levels_per_cell: int = 2
+    lut: str | None = None
+    lut_overlap: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -126,10 +140,39 @@ class ArrayConfig:
         for name in ("dac_range", "adc_range"):
             if getattr(self, name) is not None:
                 _real(name, getattr(self, name), low=0.0, low_open=True)
+        self._check_encoding()
         if not _is_int(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
 
+    def _check_encoding(self) -> None:
+        _choice("encoding", self.encoding, ENCODINGS)
+        if not _is_int(self.weight_bits) or not 1 <= self.weight_bits <= 24:
+            raise ValueError(f"weight_bits must be an integer in 1..24; got {self.weight_bits!r}")
+        if not _is_int(self.levels_per_cell) or not 2 <= self.levels_per_cell <= 8:
+            raise ValueError(f"levels_per_cell must be an integer in 2..8; got {self.levels_per_cell!r}")
+        if self.lut is not None and not isinstance(self.lut, str):
+            raise ValueError(f"lut must be None or the path of a CSV file; got {self.lut!r}")
+        _real("lut_overlap", self.lut_overlap, low=0.0)
+        if self.lut_overlap >= 1.0:
+            raise ValueError(f"lut_overlap must be < 1; got {self.lut_overlap!r}")
+        if self.encoding == "bit-sliced":
+            if self.scheme != "double-column":
+                raise ValueError(f"the bit-sliced encoding needs scheme 'double-column'; got {self.scheme!r}")
+            if self.tile[1] < self.slices:
+                raise ValueError(f"tile must have >= {self.slices} columns for {self.weight_bits}-bit weights at "
+                                 f"{self.levels_per_cell} levels per cell; got {self.tile!r}")
+            if self.is_statistical:
+                raise ValueError("the bit-sliced encoding takes its variability from the level table: "
+                                 "states, prog_noise and d2d_sigma must be unset")
+
     # ---- derived values ------------------------------------------------------------------------
+    @property
+    def slices(self) -> int:
+        """Cells (adjacent columns) per weight: 1 for analog, base-levels digits for bit-sliced."""
+        if self.encoding == "analog":
+            return 1
+        return math.ceil(self.weight_bits * math.log(2) / math.log(self.levels_per_cell) - 1e-12)
+
     @property
     def g_on(self) -> float:
         """Nominal high conductance 1/r_on, S."""
@@ -149,7 +192,7 @@ class ArrayConfig:
     def weight_block(self) -> tuple[int, int]:
         """(rows, cols) of the weight matrix one tile holds."""
         rows, cols = self.tile
-        return (rows, cols) if self.scheme == "double-column" else (rows, cols - 1)
+        return (rows, cols // self.slices) if self.scheme == "double-column" else (rows, cols - 1)
 
     @property
     def is_statistical(self) -> bool:

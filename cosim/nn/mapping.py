@@ -9,6 +9,12 @@ Double-column (two crossbars G+ and G-): u = w / s clipped to [-1, 1], G+ = G_of
 G- = G_off + max(-u, 0) dG, read as I+ - I-. Single-column (one crossbar): G = G_m + u dG / 2 and a
 reference column at G_m = (G_on + G_off) / 2 in the array's last column, read as I_j - I_ref.
 dG = G_on - G_off (nominal). The scale s is a percentile of |w| per tile or per column.
+
+Bit-sliced (seed 002, double-column): |u| becomes the integer q = round(|u| (2^b - 1)) (b =
+``weight_bits``), written in base L = ``levels_per_cell`` as n = ``cfg.slices`` digits d_j in adjacent
+columns (least significant first), in G+ for u > 0 and G- for u < 0; a digit d is written as the
+level-d conductance G_0 + d dG_L of the level table (dG_L its mean step). The periphery shift-adds:
+a weight column's signed current is sum_j L^j (I+_j - I-_j).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.nn.config import ArrayConfig
+from cosim.nn.lut import level_table
 
 __all__ = ["TileGrid", "map_weights", "differential", "output_gain"]
 
@@ -110,6 +117,8 @@ def map_weights(w: np.ndarray, grid: TileGrid, cfg: ArrayConfig) -> tuple[np.nda
     used = grid.used()
     scale = weight_scale(np.abs(blocks), used, cfg)
     u = np.clip(blocks / scale[..., None, :], -1.0, 1.0)
+    if cfg.encoding == "bit-sliced":
+        return _bit_sliced_targets(u, cfg), scale
     g_on, g_off = cfg.g_on, cfg.g_off
     d_g = g_on - g_off
     if cfg.scheme == "double-column":
@@ -122,12 +131,32 @@ def map_weights(w: np.ndarray, grid: TileGrid, cfg: ArrayConfig) -> tuple[np.nda
     return target, scale
 
 
+def _bit_sliced_targets(u: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
+    """Level conductances (S) of the digits of |u| (..., block rows, block cols) -> (..., 2, rows, cols)."""
+    levels, n = cfg.levels_per_cell, cfg.slices
+    q = np.rint(np.abs(u) * (2 ** cfg.weight_bits - 1)).astype(np.int64)
+    digits = (q[..., None] // levels ** np.arange(n)) % levels              # (..., rows, block cols, n)
+    digits = digits.reshape(q.shape[:-1] + (-1,))
+    pad = cfg.tile[1] - digits.shape[-1]
+    digits = np.pad(digits, [(0, 0)] * (digits.ndim - 1) + [(0, pad)])
+    table = level_table(cfg)
+    plus, minus = np.where(u > 0, 1, 0), np.where(u < 0, 1, 0)
+    spread = lambda mask: np.pad(np.repeat(mask, n, axis=-1), [(0, 0)] * (mask.ndim - 1) + [(0, pad)])
+    g = lambda d: table.g_mean[0] + d * table.g_step
+    return np.stack([g(digits * spread(plus)), g(digits * spread(minus))], axis=-3)
+
+
 def differential(m: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
     """Signed per-tile matrices (A/V) from a stack of per-array matrices ``m`` (conductances or T).
 
     ``m`` has shape (..., arrays, rows, cols); the result (..., rows, block cols) is G+ - G-
     (double-column) or each column minus the reference column (single-column).
     """
+    if cfg.encoding == "bit-sliced":
+        cols, n = cfg.weight_block[1], cfg.slices
+        d = m[..., 0, :, : cols * n] - m[..., 1, :, : cols * n]
+        shifts = (float(cfg.levels_per_cell) ** np.arange(n))
+        return d.reshape(d.shape[:-1] + (cols, n)) @ shifts
     if cfg.scheme == "double-column":
         return m[..., 0, :, :] - m[..., 1, :, :]
     cols = cfg.weight_block[1]
@@ -140,6 +169,8 @@ def output_gain(scale: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
     For input voltages V = u * v_read and differential current I, ``I * output_gain`` equals
     ``u @ w``: gain = s / (dG_map * v_read), dG_map = dG (double) or dG / 2 (single-column).
     """
+    if cfg.encoding == "bit-sliced":     # full scale: q = 2^b - 1 levels of dG_L
+        return scale / ((2 ** cfg.weight_bits - 1) * level_table(cfg).g_step * cfg.v_read)
     d_g = cfg.g_on - cfg.g_off
     d_map = d_g if cfg.scheme == "double-column" else 0.5 * d_g
     return scale / (d_map * cfg.v_read)

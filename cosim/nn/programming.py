@@ -19,6 +19,7 @@ import numpy as np
 
 from cosim.devices.nonideal import snap_to_levels
 from cosim.nn.config import ArrayConfig
+from cosim.nn.lut import LUTProgrammer, level_table
 
 __all__ = ["CellArray", "fabricate", "Programmer", "IdealProgrammer", "StatisticalProgrammer", "programmer_for"]
 
@@ -135,5 +136,8 @@ class StatisticalProgrammer:
 
 
 def programmer_for(cfg: ArrayConfig) -> Programmer:
-    """The programmer a config implies: statistical when it has finite states, noise or spread."""
+    """The programmer a config implies: the level table's for bit-sliced weights, statistical when it
+    has finite states, noise or spread, else ideal."""
+    if cfg.encoding == "bit-sliced":
+        return LUTProgrammer(level_table(cfg))
     return StatisticalProgrammer.from_config(cfg) if cfg.is_statistical else IdealProgrammer()

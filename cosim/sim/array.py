@@ -69,7 +69,7 @@ class Array:
     Args:
         engine: the clock and ambient temperature.
         cell: "1R" or "1T1R". device: a device model with ``rows * cols`` cells (default: VTEAM
-            "Pt/Hf/Ti" seeded by ``seed``). r_wl, r_bl, r_source, r_sense, r_on_transistor: circuit
+            "HfOx" seeded by ``seed``, see VTEAM_PRESETS). r_wl, r_bl, r_source, r_sense, r_on_transistor: circuit
             values in ohm (see :class:`~cosim.solve.crossbar.Crossbar`).
         aging: retention / endurance laws (default: seed 000 laws split between the device's states).
         cosim: sub-stepping of pulses. timing: read and cycle durations, read voltage.
@@ -86,7 +86,7 @@ class Array:
                                  r_on_transistor=r_on_transistor)
         if device is None:
             from cosim.devices import VTEAM
-            device = VTEAM.preset("Pt/Hf/Ti", n=rows * cols, rng=seed)
+            device = VTEAM.preset("HfOx", n=rows * cols, rng=seed)
         if getattr(device, "n", None) != rows * cols:
             raise ValueError(f"device must model rows * cols = {rows * cols} cells; got n={getattr(device, 'n', None)}")
         self.device = device

@@ -17,7 +17,12 @@ from typing import Any, Callable, Mapping
 
 __all__ = ["Study", "REGISTERED", "resolve_study", "check_results"]
 
-REGISTERED: dict[str, str] = {}
+REGISTERED: dict[str, str] = {
+    "seed003-fig6": "cosim.sweep.studies.seed003:FIG6",
+    "seed003-fig7": "cosim.sweep.studies.seed003:FIG7",
+    "seed002-lut": "cosim.sweep.studies.seed002:STUDY",
+    "seed000-fig6": "cosim.sweep.studies.seed000:STUDY",
+}
 
 
 @dataclass(frozen=True)

@@ -120,18 +120,25 @@ class ClosedLoop:
         bias = self.view.cell_bias(row, col, float(np.clip(line_voltage, -limit, limit)), "v/3")
         yield from self.view.pulse(bias, width_s, note=self.name)
 
-    def release_times(self, t_need: np.ndarray) -> np.ndarray:
-        """``t_need`` (s) rounded down onto release times at least ``width_min_s`` apart (grid ratio sqrt 2)."""
-        w_min = self.view.limits.width_min_s
-        on = t_need > 0
-        t = t_need.copy()
-        t[on] = np.maximum(2.0 ** (np.floor(2.0 * np.log2(t_need[on])) / 2.0), w_min)
-        accepted, last = [], 0.0
-        for time in np.unique(t[on]):
-            if time - last >= w_min * (1 - 1e-9):
-                accepted.append(time)
-                last = time
-        grid = np.array(accepted)
-        if grid.size:
-            t[on] = grid[np.searchsorted(grid, t[on] * (1 + 1e-12), side="right") - 1]
-        return t
+    def release_times(self, t_need: np.ndarray, grid: bool = True) -> np.ndarray:
+        """Bit-line release times (s) for cells needing ``t_need``: rounded down onto a grid of ratio sqrt(2)
+        (``grid``; few pulse segments per row), and merged so that segments last at least ``width_min_s``."""
+        return release_times(t_need, self.view.limits.width_min_s, grid)
+
+
+def release_times(t_need: np.ndarray, width_min_s: float, grid: bool = True) -> np.ndarray:
+    """See :meth:`ClosedLoop.release_times`; a time closer than ``width_min_s`` to the previous one joins it."""
+    on = t_need > 0
+    t = t_need.copy()
+    t[on] = np.maximum(t_need[on], width_min_s)
+    if grid:
+        t[on] = np.maximum(2.0 ** (np.floor(2.0 * np.log2(t[on])) / 2.0), width_min_s)
+    accepted, last = [], 0.0
+    for time in np.unique(t[on]):
+        if time - last >= width_min_s * (1 - 1e-9):
+            accepted.append(time)
+            last = time
+    if accepted:
+        times = np.array(accepted)
+        t[on] = times[np.searchsorted(times, t[on] * (1 + 1e-12), side="right") - 1]
+    return t

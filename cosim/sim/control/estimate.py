@@ -75,7 +75,10 @@ class RowEstimate:
 class ArrayEstimate:
     """The controller's model of a whole 1R array (see the module docstring)."""
 
-    ITERATIONS = 3
+    ITERATIONS = 2          # corrections of one cell's estimate per verify read (its own read dominates;
+                            # the scans of the final passes re-estimate every cell together)
+    SCAN_ROUNDS = 60        # most rounds of the joint correction of a scan
+    SCAN_CONVERGED = 1e-6   # relative change at which a scan's correction stops
 
     def __init__(self, view: ControllerView):
         self.view = view
@@ -83,6 +86,7 @@ class ArrayEstimate:
         self.model = Crossbar(lay.rows, lay.cols, "1R", r_wl=lay.r_wl, r_bl=lay.r_bl, r_source=lay.r_source,
                               r_sense=lay.r_sense)
         self.g = np.full(view.shape, np.nan)
+        self._ratio: dict = {}      # (row, col, unselected) -> (estimate when computed, line / cell voltage)
 
     def scan(self, v_read: float, cells: np.ndarray | None = None):
         """Read ``cells`` ((k, 2) row/col pairs; default all) with grounded lines and re-estimate them together."""
@@ -94,11 +98,16 @@ class ArrayEstimate:
         fresh = np.isnan(self.g)
         self.g[rr, cc] = np.clip(i_meas / v_read, G_FLOOR, G_CEIL)
         self.g[fresh & np.isnan(self.g)] = np.nanmedian(self.g)
-        # a grounded-lines read of cell (i, j) is v_read * T[i, j]: correct the estimates together
-        for _ in range(self.ITERATIONS + 1):
+        # a grounded-lines read of cell (i, j) is v_read * T[i, j]: correct the estimates together until
+        # they agree with every read (the error contracts by about the array's IR-drop fraction per round)
+        for _ in range(self.SCAN_ROUNDS):
             self.model.set_conductances(self.g)
             t = self.model.transfer_matrix()[rr, cc]
-            self.g[rr, cc] = np.clip(self.g[rr, cc] * i_meas / (v_read * t), G_FLOOR, G_CEIL)
+            new = np.clip(self.g[rr, cc] * i_meas / (v_read * t), G_FLOOR, G_CEIL)
+            change = np.max(np.abs(new / self.g[rr, cc] - 1.0))
+            self.g[rr, cc] = new
+            if change < self.SCAN_CONVERGED:
+                break
         return self.g.copy()
 
     def read(self, row: int, col: int, v_read: float):
@@ -113,8 +122,20 @@ class ArrayEstimate:
         return self.g[row, col]
 
     def line_voltage(self, row: int, col: int, wanted: float, unselected) -> float:
-        """Selected-line voltage (V) that the model says puts ``wanted`` (V) on cell (row, col)."""
-        self.model.set_conductances(self.g)
-        probe = self.view.cell_bias(row, col, wanted, unselected)
-        v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
-        return wanted * (wanted / v_model) if v_model * wanted > 0 else wanted
+        """Selected-line voltage (V) that the model says puts ``wanted`` (V) on cell (row, col).
+
+        The model's ratio of line to cell voltage is kept per cell and recomputed when the cell's estimate
+        has moved by more than ``RATIO_REUSE`` since (the ratio follows the cell's share of the IR drop).
+        """
+        key = (row, col, unselected)
+        g_now = self.g[row, col]
+        cached = self._ratio.get(key)
+        if cached is None or abs(g_now / cached[0] - 1.0) > self.RATIO_REUSE:
+            self.model.set_conductances(self.g)
+            probe = self.view.cell_bias(row, col, 1.0, unselected)
+            v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
+            cached = (g_now, 1.0 / v_model if v_model > 0 else 1.0)
+            self._ratio[key] = cached
+        return wanted * cached[1]
+
+    RATIO_REUSE = 0.05

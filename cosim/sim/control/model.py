@@ -17,6 +17,7 @@ from cosim.devices.base import DeviceArray
 from cosim.devices.variability import Distribution, LogNormal, Normal, Uniform
 
 _GRID = np.linspace(0.005, 5.0, 1000)   # V, probe amplitudes
+BISECTIONS = 20                           # steps of the voltage search of fit_to_min_width
 
 
 def nominal_value(value):
@@ -165,16 +166,19 @@ class ControllerModel:
         short = (widths > 0) & (widths < width_min_s)
         if not short.any():
             return v_cell, widths
-        lo = np.full(short.sum(), self.threshold(direction) * (1 + 1e-6))
-        hi = v_cell[short]
+        # bisect the overdrive x = v / threshold - 1 on a log scale: the width falls steeply with it
+        v_th = self.threshold(direction)
+        lo = np.full(short.sum(), np.log(1e-6))
+        hi = np.log(np.maximum(v_cell[short] / v_th - 1.0, 2e-6))
         args = (cells[short], np.asarray(g_from)[short], np.asarray(g_to)[short], direction)
         r_s = np.broadcast_to(r_series, cells.shape)[short]
-        for _ in range(40):
+        for _ in range(BISECTIONS):
             mid = 0.5 * (lo + hi)
-            w = self.plan_widths(*args, mid, r_s, aim, substeps)
+            w = self.plan_widths(*args, v_th * (1.0 + np.exp(mid)), r_s, aim, max(2, substeps // 4))
             too_short = w < width_min_s
             hi = np.where(too_short, mid, hi)
             lo = np.where(too_short, lo, mid)
+        lo = v_th * (1.0 + np.exp(lo))
         v_cell[short] = lo
         widths[short] = self.plan_widths(*args, lo, r_s, aim, substeps)
         return v_cell, widths

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.sim.control.closed_loop import ClosedLoop, ControllerResult
+from cosim.sim.control.closed_loop import ControllerResult, release_times
 from cosim.sim.control.config import Bound, OpenLoopConfig, Scheme
 from cosim.sim.control.estimate import RowEstimate
 from cosim.sim.control.view import ControllerView
@@ -36,8 +36,6 @@ class OpenLoop:
         self.amplitude = config.amplitude or 2.0 * max(self.model.v_up, self.model.v_down)
         self.pulses = np.zeros(view.shape, dtype=np.int64)
         self.row_model = RowEstimate(view) if view.is_1t1r else None
-        # pulse-train release times, as in the closed loops
-        self.release_times = ClosedLoop.release_times.__get__(self)
 
     def run(self, target: np.ndarray, addressed: np.ndarray):
         view = self.view
@@ -83,7 +81,7 @@ class OpenLoop:
             v_cell, widths = self._plan(row * view.cols + sel, g_from[sel], target[sel], d, r_series[cells])
             t_need = np.zeros(view.cols)
             t_need[sel] = np.where(np.isfinite(widths), widths, 0.0)
-            t_need = self.release_times(t_need)
+            t_need = release_times(t_need, view.limits.width_min_s, grid=False)
             volts = np.zeros(view.cols)
             volts[sel] = self.model.polarity(d) * v_cell
             t_done = 0.0
