@@ -12,6 +12,7 @@ from enum import Enum
 
 import numpy as np
 
+from cosim import validate
 from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
 from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co_simulate, row_currents, stamp
 from cosim.sim.engine import check_duration, check_temperature
@@ -291,8 +292,7 @@ class Array:
     def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
         """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
         mode = parse_unselected(unselected)
-        if not (0 <= row < self.rows and 0 <= col < self.cols):
-            raise ValueError(f"cell ({row}, {col}) is outside the {self.rows}x{self.cols} array")
+        row, col = validate.index("row", row, self.rows), validate.index("col", col, self.cols)
         v_wl, v_bl = np.zeros(self.rows), np.zeros(self.cols)
         fw = fb = None
         if mode is Unselected.HALF:

@@ -22,7 +22,7 @@ from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import has_island, right_hand_side
 from cosim.solve.newton import ConvergenceError, solve_nonlinear
-from cosim.solve.refine import REFINE_FAILURE, grid_residual, refine, voltage_scale
+from cosim.solve.refine import REFINE_FAILURE, grid_residual, needs_refinement, refine, voltage_scale
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
                                  single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
@@ -297,15 +297,20 @@ class Crossbar:
         path = self.choose_path(SolveRequest(Quantity.TRANSFER_MATRIX)).path
         if self._transfer is None:
             if path is SolverPath.NESTED:
-                self._transfer = self.nested_solver().transfer_matrix()
+                try:
+                    self._transfer = self.nested_solver().transfer_matrix()
+                except np.linalg.LinAlgError:      # a pivot cancelled: the exact structured recursion
+                    self._transfer = self._structured_transfer()
             elif path is SolverPath.STRUCTURED:
-                lay = self.layout
-                self._transfer = structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl,
-                                                            lay.r_source, lay.r_sense)
+                self._transfer = self._structured_transfer()
             else:
                 self._transfer = self.transfer_matrix_general()
             validate.finite_result("transfer matrix", self._transfer)
         return self._transfer.copy()
+
+    def _structured_transfer(self) -> np.ndarray:
+        lay = self.layout
+        return structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense)
 
     def transfer_matrix_general(self) -> np.ndarray:
         """T computed on the general sparse path (the reference for the structured one)."""
@@ -339,7 +344,10 @@ class Crossbar:
                 self.transfer_matrix()
             return v @ self._transfer
         if path is SolverPath.NESTED:
-            return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
+            try:
+                return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
+            except np.linalg.LinAlgError:          # a pivot cancelled: the general path refines
+                pass
         fac = self.factored()
         vt = self.terminal_voltages(np.atleast_2d(v)).T
         currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
@@ -435,7 +443,27 @@ class Crossbar:
         """Operating point on nested dissection: a rank-k update of the last factorisation when few
         cells changed since it (``self.low_rank``), else a fresh factorisation."""
         vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
+        # node voltages lie between the terminal voltages: solve at unit scale, scale back (no overflow)
+        scale = voltage_scale(np.zeros((0, vv.shape[0])), np.concatenate([vv, ee], axis=1).T)[:, None]
+        vv, ee = vv / scale, ee / scale
         g_eff = self.effective_conductances()
+        try:
+            x = self._nested_voltages(vv, ee, g_eff, fw, fb)
+        except np.linalg.LinAlgError:              # a pivot cancelled to <= 0
+            x = None
+        if x is None:                              # not accurate on this path: the general one refines
+            return self._solve_general(np.concatenate([v, vb], axis=-1), fw, fb)
+        x = x * scale[:, 0]
+        vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
+        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
+        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
+        if v.ndim == 1:
+            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                                   {k: val[0] for k, val in sol.power_by_kind.items()})
+        return sol
+
+    def _nested_voltages(self, vv, ee, g_eff, fw, fb):
+        """Node voltages (2 M N, batch) on nested dissection (refined where stiff), or None."""
         key = _floating_key(fw, fb)
         x = None
         if self._updating is not None and self._updating[0] == key:
@@ -449,15 +477,12 @@ class Crossbar:
             else:
                 x = solver.solve_rhs(right_hand_side(solver.values, vv.T, ee.T))
             correct = solver.solve_rhs
-        x = self._refine_nested(x, correct, g_eff, vv.T, ee.T, fw, fb)
-        if x is None:                                      # not accurate on this path: the general one refines
-            return self._solve_general(np.concatenate([v, vb], axis=-1), fw, fb)
-        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
-        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
-        if v.ndim == 1:
-            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
-                                   {k: val[0] for k, val in sol.power_by_kind.items()})
-        return sol
+        lay = self.layout
+        with np.errstate(divide="ignore"):
+            stiff = needs_refinement(g_eff, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
+        if stiff:
+            x = self._refine_nested(x, correct, g_eff, vv.T, ee.T, fw, fb)
+        return x
 
     def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
         return single_row_solution(self.layout, self._g, int(np.flatnonzero(self._selected)[0]), v, v_bl)

@@ -24,7 +24,8 @@ from cosim.netlist.elements import ElementTable
 from cosim.solve.dense_gth import MAX_UNKNOWNS as MAX_DENSE_UNKNOWNS
 from cosim.solve.dense_gth import DenseGTH
 from cosim.solve.pattern import StampPattern
-from cosim.solve.refine import MAX_REFINEMENTS, REFINE_FAILURE, IllConditionedError, refine, voltage_scale
+from cosim.solve.refine import (MAX_REFINEMENTS, REFINE_FAILURE, IllConditionedError, needs_refinement, refine,
+                                voltage_scale)
 
 
 @dataclass
@@ -226,7 +227,9 @@ class _IdealKCL:
 class FactoredCircuit:
     """A compiled circuit with stamped values and a factorisation (solve many inputs).
 
-    Sparse LU first; each solve is refined with KCL residuals computed from element currents, because
+    Sparse LU first; where the conductances span more than ``refine.SPREAD_LIMIT`` (the condition
+    estimate of :func:`cosim.solve.refine.needs_refinement`), each solve is refined with KCL residuals
+    computed from element currents, because
     sparse LU of a nodal matrix whose conductances span many decades (1e-9 ohm beside 1e6 ohm) loses
     digits in its pivots and the refinement wins them back (to about 1e-15 of the voltage scale).
     Where it cannot (a singular factor, or corrections still above :data:`REFINE_FAILURE` after
@@ -244,6 +247,7 @@ class FactoredCircuit:
         self.E = circuit.E.matrix(g)
         self._lu = None
         self._dense: DenseGTH | None = None
+        self.refines = needs_refinement(g[circuit.live])
         if circuit.n_unknowns:
             try:
                 self._lu = spla.splu(self.A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -271,8 +275,15 @@ class FactoredCircuit:
         """Unknown node voltages (n_unknowns, batch) for terminal voltages (n_terminals, batch)."""
         if self.circuit.n_unknowns == 0:
             return np.zeros((0, v_terminals.shape[1]))
-        vt = np.asarray(v_terminals, np.float64)
+        # node voltages lie between the terminal voltages: solve for unit-scaled terminals, so nothing
+        # overflows on the way for inputs near the float64 limit, and scale back
+        scale = voltage_scale(np.zeros((0, v_terminals.shape[1])), v_terminals)
+        vt = np.asarray(v_terminals, np.float64) / scale
         b = np.asarray(self.B @ vt)
+        if not self.refines:
+            x = self._solve_linear(b)
+            x[self.island] = np.nan
+            return x * scale
         x, size = self._refined(self._solve_linear(b), vt)
         if size > REFINE_FAILURE and self._dense is None:
             self._dense = self._dense_factor(f"sparse LU with {MAX_REFINEMENTS} refinements left corrections of "
@@ -280,6 +291,7 @@ class FactoredCircuit:
             x, size = self._refined(self._solve_linear(b), vt)
         if size > REFINE_FAILURE:
             raise IllConditionedError(f"the dense exact solve did not converge either (corrections {size:.1e})")
+        x *= scale
         x[self.island] = np.nan
         return x
 
