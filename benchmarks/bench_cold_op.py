@@ -11,7 +11,9 @@ process, best of ``--repeats``, each call with conductances never factored befor
 - a rank-k update: one cell changed since the last factorisation (a pulse sub-step), then the same
   solve with updates disabled (a refactorisation);
 - a read with a new floating pattern (one word line driven, the other lines floating, the sneak-path read
-  of one cell) against the grounded cold operating point.
+  of one cell) against the grounded cold operating point;
+- an engine pulse (``Array.pulse``: a V/2 SET pulse on one cell of a VTEAM array, co-simulated), per
+  sub-step, with the rank-k updates and with them disabled (the device stepping is included).
 Every fast result is checked against the general path (max relative difference printed).
 
     python benchmarks/bench_cold_op.py [--sizes 64 128 256] [--repeats 5]
@@ -24,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from cosim import Crossbar
+from cosim import Crossbar, Engine
 from cosim.solve.low_rank import LowRankPolicy
 
 
@@ -129,6 +131,23 @@ def measure(n: int, repeats: int, rng) -> dict:
     return out
 
 
+def engine_substep(n: int, policy: LowRankPolicy, repeats: int) -> tuple[float, int]:
+    """(best seconds per sub-step, sub-steps) of a single-cell V/2 SET pulse on an n x n 1R VTEAM array."""
+    arr = Engine().array(n, n, cell="1R", seed=4, r_wl=1.0, r_bl=1.0)
+    arr.crossbar.low_rank = policy
+    lo, _ = arr.conductance_bounds()
+    row, col = min(5, n - 1), min(7, n - 1)           # near the drivers: the cell sees most of the bias
+    v_wl, v_bl = np.full(n, -0.5), np.full(n, -0.5)
+    v_wl[row], v_bl[col] = -1.0, 0.0
+    t_best, steps = np.inf, 0
+    for _ in range(repeats):
+        arr.device.set_conductance((1.5 * lo).ravel())
+        start = time.perf_counter()
+        out = arr.pulse(v_wl, v_bl=v_bl, width_s=1e-7)
+        t_best, steps = min(t_best, (time.perf_counter() - start) / out.substeps), out.substeps
+    return t_best, steps
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
@@ -136,7 +155,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; nested dissection on one thread "
-          f"below 512x512, BLAS on one thread; times in ms, best of {args.repeats} (1 for the slow peers at 256)")
+          f"below 512x512, BLAS on one thread; times in ms, best of {3 * args.repeats} below 256, of {args.repeats} at 256 (1 for the slow peers)")
     print(f"{'N':>4} {'cosim':>7} {'general':>8} {'x':>6} {'SuperLU':>8} {'x':>6} {'MemTorch':>9} {'x':>6} "
           f"{'substep':>8} {'refactor':>9} {'x':>6} {'floating':>9} {'/grounded':>9} {'max rel diff':>12}")
     for n in args.sizes:
@@ -149,6 +168,11 @@ def main(argv=None):
               f"{ms['memtorch'] / ms['cosim']:>5.1f}x {ms['update']:>8.3f} {ms['refactor']:>9.2f} "
               f"{ms['refactor'] / ms['update']:>5.0f}x {ms['floating']:>9.2f} {ms['floating'] / ms['grounded']:>8.2f}x "
               f"{diff:>12.1e}", flush=True)
+    for n in args.sizes[:1]:
+        fast, steps = engine_substep(n, LowRankPolicy(), args.repeats)
+        slow, _ = engine_substep(n, LowRankPolicy(max_rank=0), args.repeats)
+        print(f"engine pulse on {n}x{n} 1R ({steps} sub-steps): {fast * 1e3:.3f} ms per sub-step with rank-k updates, "
+              f"{slow * 1e3:.3f} ms refactoring ({slow / fast:.1f}x)")
     print("cosim: cold V/2 operating point incl. factorisation; general: the same on sparse LU (the old route);"
           " substep: one cell changed, rank-1 update; refactor: the same with updates off; floating: a read with"
           " a new floating pattern, ratio to the grounded cold operating point")

@@ -51,10 +51,11 @@ def test_strongly_nonlinear_array_obeys_the_cell_law_and_kcl():
 
 def test_convergence_error_names_iterations_residual_and_cell():
     xb = Crossbar(2, 2, r_source=10.0, r_sense=10.0, nonlinearity=200.0, conductance=1e-4)
-    xb.NEWTON_MAX_ITER = 2
-    with pytest.raises(ConvergenceError, match=r"2 iterations.*residual .* A.*cell \(\d, \d\)") as info:
-        xb.solve([5.0, 4.0])
-    assert info.value.iterations == 2 and info.value.residual > 0
+    xb.NEWTON_MAX_ITER = xb.BATCH_MAX_NEWTON = 2
+    for general in (False, True):       # the batched path's fallback and the per-input Newton path
+        with pytest.raises(ConvergenceError, match=r"2 iterations.*residual .* A.*cell \(\d, \d\)") as info:
+            xb.solve_bias([5.0, 4.0], general=general)
+        assert info.value.iterations == 2 and info.value.residual > 0
 
 
 def test_overflowing_result_raises_instead_of_inf():

@@ -33,7 +33,12 @@ def test_reads_route_by_batch_cache_and_cell_law():
     assert xb.has_transfer_matrix and _path(xb, Quantity.SENSE_CURRENTS) is SolverPath.TRANSFER_MATMUL
     xb.set_conductances(np.full((16, 8), 2e-4))
     assert not xb.has_transfer_matrix
-    assert _path(Crossbar(2, 2, nonlinearity=2.0), Quantity.SENSE_CURRENTS) is SolverPath.NEWTON
+    assert _path(Crossbar(2, 2, nonlinearity=2.0), Quantity.SENSE_CURRENTS) is SolverPath.NONLINEAR_BATCH
+    assert _path(Crossbar(2, 2, nonlinearity=2.0), Quantity.OPERATING_POINT, force_general=True) is SolverPath.NEWTON
+    assert "nested-dissection" in choose_path(Crossbar(32, 32, nonlinearity=2.0),
+                                              SolveRequest(Quantity.SENSE_CURRENTS)).reason
+    assert "sparse LU" in choose_path(Crossbar(32, 32, "1T1R", nonlinearity=2.0),
+                                      SolveRequest(Quantity.SENSE_CURRENTS)).reason
     assert _path(Crossbar(100, 100), Quantity.SENSE_CURRENTS) is SolverPath.NESTED
 
 

@@ -195,8 +195,12 @@ class CrossbarLayout:
         return slice(start, start + m * n)
 
     # ---- graph -----------------------------------------------------------------------------
-    def to_graph(self, conductances: np.ndarray, selected_rows: np.ndarray) -> nx.MultiGraph:
-        """The networkx netlist of this crossbar (nodes named as in SPICE, edges keyed by element name)."""
+    def to_graph(self, conductances: np.ndarray, selected_rows: np.ndarray,
+                 nonlinearity: np.ndarray | None = None) -> nx.MultiGraph:
+        """The networkx netlist of this crossbar (nodes named as in SPICE, edges keyed by element name).
+
+        ``nonlinearity``: (rows, cols) b of sinh cells, 1/V; cells with b > 0 carry it as attribute ``b``.
+        """
         m, n = self.rows, self.cols
         graph = nx.MultiGraph(rows=m, cols=n, cell=self.cell.value, layout="crossbar")
         for i in range(m):
@@ -220,13 +224,14 @@ class CrossbarLayout:
         for i in range(m):
             sel = bool(selected_rows[i])
             for j in range(n):
+                law = {} if nonlinearity is None or not nonlinearity[i, j] > 0 else {"b": float(nonlinearity[i, j])}
                 if self.has_mid_nodes:
                     graph.add_edge(f"wl_{i}_{j}", f"m_{i}_{j}", key=f"Rc_{i}_{j}", kind=ElementKind.CELL.value,
-                                   g=float(g_cell[i, j]), row=i, col=j)
+                                   g=float(g_cell[i, j]), row=i, col=j, **law)
                     graph.add_edge(f"m_{i}_{j}", f"bl_{i}_{j}", key=f"Rt_{i}_{j}",
                                    kind=ElementKind.TRANSISTOR.value, r_on=float(self.r_on_transistor[i, j]),
                                    r_off=float(self.r_off_transistor[i, j]), selected=sel, row=i, col=j)
                 else:
                     graph.add_edge(f"wl_{i}_{j}", f"bl_{i}_{j}", key=f"Rc_{i}_{j}", kind=ElementKind.CELL.value,
-                                   g=float(g_cell[i, j]), row=i, col=j)
+                                   g=float(g_cell[i, j]), row=i, col=j, **law)
         return graph

@@ -19,7 +19,7 @@ class ElementKind(str, Enum):
     """Kinds of two-terminal elements a netlist may hold."""
 
     WIRE = "wire"              # line segment; attrs: r (ohm), line ("wl" | "bl"), row, col
-    CELL = "cell"              # memristive cell; attrs: g (S), row, col
+    CELL = "cell"              # memristive cell; attrs: g (S), optional b (1/V, I = g/b sinh(b V)), row, col
     TRANSISTOR = "transistor"  # access transistor of a 1T1R cell; attrs: r_on, r_off (ohm), row, col
     DRIVER = "driver"          # word-line driver output resistance; attrs: r (ohm), row
     SENSE = "sense"            # sense-amplifier input resistance; attrs: r (ohm), col

@@ -28,6 +28,26 @@ def element_conductance(attrs: dict, name: str) -> float:
     return value
 
 
+def sinh_nonlinearity(attrs: dict, name: str) -> float:
+    """Nonlinearity b (1/V) of an element's law I = (g/b) sinh(b V): 0 for linear ones (validated).
+
+    Only cells carry a law other than Ohm's: a ``b`` on any other element raises, as does a ``b`` that
+    is not a finite real number >= 0.
+    """
+    if "b" not in attrs:
+        return 0.0
+    b = attrs["b"]
+    if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)):
+        raise ValueError(f"element {name!r}: nonlinearity b must be a real number (1/V); got {b!r}")
+    b = float(b)
+    if not np.isfinite(b) or b < 0:
+        raise ValueError(f"element {name!r}: nonlinearity b must be finite and >= 0 (1/V); got {b}")
+    kind = parse_kind(attrs.get("kind"))
+    if b > 0 and kind is not ElementKind.CELL:
+        raise ValueError(f"element {name!r} is a {kind.value}: only cells carry a sinh law (b = {b})")
+    return b
+
+
 def element_table_from_graph(graph: nx.MultiGraph) -> tuple[ElementTable, list, list]:
     """Element table of ``graph`` plus the node list and element-name list in table order.
 

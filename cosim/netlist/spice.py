@@ -8,6 +8,10 @@ The exported deck is plain SPICE that ngspice (``ngspice -b deck.cir``) runs as 
 - an element of finite, non-zero resistance becomes a resistor card named after the element
   (prefixed with ``R`` when its name does not start with one) with its value in ohm, printed with
   17 significant digits;
+- a cell with a sinh law (attribute ``b`` > 0, 1/V) becomes a behavioural current source
+  ``B<name> <a> <b> I=<g>/<b>*sinh(<b>*V(<a>,<b>))`` (current from a to b, ngspice's B element), its
+  numbers printed with ``repr`` so ngspice evaluates exactly cosim's law; a ``b`` on any element other
+  than a cell raises (nothing is approximated);
 - an ideal element (0 ohm, ``g = inf``) has no card: its two nodes are merged into one, named after
   the terminal of the group if it holds one, else after its first node in graph order
   (``* cosim-alias: <node> <merged into>``), so the deck is exact — no tiny resistors;
@@ -36,10 +40,11 @@ import numpy as np
 
 from cosim import validate
 from cosim.netlist.elements import ElementKind, parse_kind
-from cosim.netlist.graph import element_conductance
+from cosim.netlist.graph import element_conductance, sinh_nonlinearity
 from cosim.netlist.ngspice import NgspiceError, read_raw, run_ngspice
 
 __all__ = ["SpiceDeck", "write_spice", "read_spice", "parse_spice", "parse_spice_number", "element_resistance",
+           "sinh_card",
            "run_ngspice", "read_raw", "NgspiceError"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:\-\[\]<>]+$")
@@ -47,6 +52,7 @@ _GROUND = {"0", "gnd"}
 _ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 _INT = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)$")
+_SINH = re.compile(r"^i=\{?([^/{}]+)/([^*]+)\*sinh\(([^*]+)\*v\(([^,()]+),([^,()]+)\)\)\}?$", re.IGNORECASE)
 _SCALE = (("meg", 1e6), ("mil", 25.4e-6), ("t", 1e12), ("g", 1e9), ("k", 1e3), ("m", 1e-3),
           ("u", 1e-6), ("n", 1e-9), ("p", 1e-12), ("f", 1e-15))
 
@@ -86,6 +92,16 @@ def card_name(element: str) -> str:
     return element if element[:1] in "Rr" else "R" + element
 
 
+def sinh_card_name(element: str) -> str:
+    """SPICE card name of a sinh cell: ``B`` + its name."""
+    return "B" + element
+
+
+def sinh_card(element: str, a: str, b: str, g: float, nonlinearity: float) -> str:
+    """The B-source card of a sinh cell of conductance g (S) and nonlinearity b (1/V) from node a to b."""
+    return f"{sinh_card_name(element)} {a} {b} I={g!r}/{nonlinearity!r}*sinh({nonlinearity!r}*V({a},{b}))"
+
+
 def source_name(node: str) -> str:
     """Name of the voltage source that holds terminal ``node``."""
     return "V" + node
@@ -96,7 +112,8 @@ def write_spice(graph: nx.MultiGraph, path, terminal_voltages, title: str = "cos
 
     See the module docstring for what each element becomes. Raises ValueError for names SPICE cannot
     carry (whitespace, a ground name ``0``/``gnd``, two names equal up to case), wrong voltage counts,
-    or ideal elements that short two terminals together.
+    ideal elements that short two terminals together, or a law SPICE cannot carry exactly (a ``b`` on a
+    non-cell element, or one that is not a finite number >= 0).
     """
     terminals = _terminal_nodes(graph)
     volts = np.asarray(terminal_voltages, dtype=np.float64)
@@ -108,6 +125,7 @@ def write_spice(graph: nx.MultiGraph, path, terminal_voltages, title: str = "cos
         raise ValueError("title must be one line")
     _check_names(graph)
     resistance = {key: element_resistance(attrs, key) for _, _, key, attrs in graph.edges(keys=True, data=True)}
+    law = {key: sinh_nonlinearity(attrs, key) for _, _, key, attrs in graph.edges(keys=True, data=True)}
     merged = _merge_ideal(graph, resistance)
 
     lines = [title,
@@ -128,7 +146,10 @@ def write_spice(graph: nx.MultiGraph, path, terminal_voltages, title: str = "cos
         lines.append(f"* cosim-element: {key} {u} {v} {_format_attrs(attrs)}")
         r = resistance[key]
         if 0.0 < r < np.inf and merged[u] != merged[v]:
-            lines.append(f"{card_name(key)} {merged[u]} {merged[v]} {r!r}")
+            if law[key] > 0:
+                lines.append(sinh_card(key, merged[u], merged[v], float(attrs["g"]), law[key]))
+            else:
+                lines.append(f"{card_name(key)} {merged[u]} {merged[v]} {r!r}")
     lines += [".op", ".end", ""]
     Path(path).write_text("\n".join(lines))
 
@@ -207,8 +228,9 @@ def parse_spice(path) -> SpiceDeck:
     """Read a deck: graph, terminal voltages and title. Raises ValueError naming the offending line.
 
     Accepted: a title line; ``*`` comments (``cosim`` ones interpreted); ``+`` continuations; ``;``
-    inline comments; R cards (value in ohm, SPICE scale suffixes allowed); V cards from a node to
-    ground (``DC`` optional); ``.op``, ``.end``, ``.option(s)``, ``.title`` and ``.control``/``.endc``
+    inline comments; R cards (value in ohm, SPICE scale suffixes allowed); B cards of sinh cells in
+    the form :func:`write_spice` writes (``I=g/b*sinh(b*V(a,b))``, read back as a cell with ``g`` and
+    ``b``; any other behavioural expression is rejected); V cards from a node to ground (``DC`` optional); ``.op``, ``.end``, ``.option(s)``, ``.title`` and ``.control``/``.endc``
     blocks (ignored). Anything else is rejected.
     """
     path = Path(path)
@@ -305,8 +327,11 @@ class _DeckReader:
             self._resistor(number, text.split())
         elif lower[0] == "v":
             self._source(number, text.split())
+        elif lower[0] == "b":
+            self._sinh_source(number, text)
         else:
-            raise ValueError(f"unsupported card {text.split()[0]!r} (cosim reads R and V cards, .op and .end)")
+            raise ValueError(f"unsupported card {text.split()[0]!r} (cosim reads R, B (sinh cells) and V cards, "
+                             ".op and .end)")
 
     def _comment(self, number: int, text: str) -> None:
         tag, _, rest = text[1:].strip().partition(":")
@@ -337,6 +362,22 @@ class _DeckReader:
             raise ValueError(f"card name {name!r} used twice")
         self.cards[name.lower()] = (name, a, b, ohm, number)
 
+    def _sinh_source(self, number: int, text: str) -> None:
+        tokens = text.split(maxsplit=3)
+        match = _SINH.match(tokens[3].replace(" ", "")) if len(tokens) == 4 else None
+        if match is None:
+            raise ValueError(f"a B card must be a sinh cell 'Bname a b I=g/b*sinh(b*V(a,b))'; got {text!r}")
+        name, a, b = tokens[:3]
+        g, b1, b2, va, vb = match.groups()
+        g, b1, b2 = parse_spice_number(g), parse_spice_number(b1), parse_spice_number(b2)
+        if b1 != b2 or (va, vb) != (a, b):
+            raise ValueError(f"B card {name}: expected I=g/b*sinh(b*V({a},{b})) with the same b twice; got {text!r}")
+        if not (0 < g < np.inf and 0 < b1 < np.inf):
+            raise ValueError(f"B card {name}: g and b must be finite and > 0; got g={g}, b={b1}")
+        if name.lower() in self.cards:
+            raise ValueError(f"card name {name!r} used twice")
+        self.cards[name.lower()] = (name, a, b, (g, b1), number)
+
     def _source(self, number: int, tokens: list[str]) -> None:
         if len(tokens) == 5 and tokens[3].lower() == "dc":
             tokens = tokens[:3] + tokens[4:]
@@ -356,25 +397,33 @@ class _DeckReader:
         for name, (a, b, attrs, number) in self.elements.items():
             attrs = self._with_card_value(name, a, b, attrs, number)
             graph.add_edge(a, b, key=name, **attrs)
-        for lower, (name, a, b, ohm, number) in self.cards.items():
-            graph.add_edge(a, b, key=name, kind=ElementKind.WIRE.value, r=ohm)
+        for lower, (name, a, b, value, number) in self.cards.items():
+            if isinstance(value, tuple):          # a sinh cell without a cosim comment
+                graph.add_edge(a, b, key=name, kind=ElementKind.CELL.value, g=value[0], b=value[1])
+            else:
+                graph.add_edge(a, b, key=name, kind=ElementKind.WIRE.value, r=value)
         return SpiceDeck(graph, self._terminal_voltages(graph), title)
 
     def _with_card_value(self, name: str, a: str, b: str, attrs: dict, number: int) -> dict:
         """Element attributes, with the value of its card when a card exists and disagrees."""
         try:
             expected = element_resistance(attrs, name)
+            law = sinh_nonlinearity(attrs, name)
         except ValueError as exc:
             raise self.error(number, str(exc)) from None
-        card = self.cards.pop(card_name(name).lower(), None)
+        written = 0.0 < expected < np.inf and self.aliases.get(a, a) != self.aliases.get(b, b)
+        spelt = sinh_card_name(name) if law > 0 and written else card_name(name)
+        card = self.cards.pop(spelt.lower(), None)
         if card is None:
-            if 0.0 < expected < np.inf and self.aliases.get(a, a) != self.aliases.get(b, b):
-                raise self.error(number, f"element {name!r} of {expected!r} ohm has no card {card_name(name)!r}")
+            if written:
+                raise self.error(number, f"element {name!r} of {expected!r} ohm has no card {spelt!r}")
             return attrs
         _, card_a, card_b, ohm, card_line = card
         if {card_a, card_b} != {self.aliases.get(a, a), self.aliases.get(b, b)}:
-            raise self.error(card_line, f"card {card_name(name)} joins {card_a}, {card_b} but its cosim-element "
+            raise self.error(card_line, f"card {spelt} joins {card_a}, {card_b} but its cosim-element "
                                         f"comment (line {number}) says {a}, {b}")
+        if isinstance(ohm, tuple):               # a B card (sinh is odd: its direction does not matter)
+            return attrs if ohm == (float(attrs["g"]), law) else {**attrs, "g": ohm[0], "b": ohm[1]}
         if ohm == expected:
             return attrs
         attrs = dict(attrs)

@@ -38,13 +38,15 @@ class ArrayConfig:
             are clipped to the scale (seed 003, Algorithm 1).
     Forward:
         mode: "ideal" (conductance matmul), "circuit" (exact linear circuit via each array's transfer
-            matrix: IR drop and sneak paths) or "nonlinear" (a Newton solve of every array per batch:
-            the slow path, for sinh cells).
+            matrix: IR drop and sneak paths) or "nonlinear" (sinh cells: each array solves the whole batch
+            together by Newton-CG on one factorisation; slower than the linear modes).
     Devices (ohm unless stated):
         r_on, r_off: nominal low / high resistance bounds of a cell (0 < r_on < r_off).
         states: number of programmable conductance states per cell (>= 2), uniform in G between the
             cell's own bounds; None = continuous.
         prog_noise: std of the programmed conductance as a fraction of (G_on - G_off) of the cell.
+        read_noise: relative std of every cell's conductance at every read (per inference and input
+            vector, redrawn each time): a mapped network's accuracy spreads over repeated reads.
         d2d_sigma: device-to-device spread: each cell's R_on is r_on * exp(d2d_sigma * z) and its R_off
             is r_off * exp(d2d_off_factor * d2d_sigma * z') (z, z' standard normal; seed 003 uses twice
             the spread for R_off).
@@ -92,6 +94,7 @@ class ArrayConfig:
     d2d_off_factor: float = 2.0
     states: int | None = None
     prog_noise: float = 0.0
+    read_noise: float = 0.0
     nonlinearity: float = 0.0
     v_read: float = 0.2
     dac_bits: int | None = None
@@ -127,7 +130,7 @@ class ArrayConfig:
         if not self.r_on < self.r_off:
             raise ValueError(f"r_on must be < r_off; got r_on={self.r_on}, r_off={self.r_off}")
         for name in ("r_wl", "r_bl", "r_source", "r_sense", "r_transistor", "d2d_sigma", "d2d_off_factor",
-                     "prog_noise", "nonlinearity"):
+                     "prog_noise", "read_noise", "nonlinearity"):
             _real(name, getattr(self, name), low=0.0)
         for name in ("stuck_on", "stuck_off"):
             _real(name, getattr(self, name), low=0.0, high=1.0)

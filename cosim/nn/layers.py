@@ -48,7 +48,7 @@ class MemristiveLayer(nn.Module):
         fabrication (stream 0), programming (1) and aging (2).
     """
 
-    FABRICATE, PROGRAM, AGE = 0, 1, 2
+    FABRICATE, PROGRAM, AGE, READ = 0, 1, 2, 3
 
     def __init__(self, weight: nn.Parameter, bias: nn.Parameter | None, groups: int, n_in: int, n_out: int,
                  cfg: ArrayConfig, programmer: Programmer | None = None, aging: AgingModel | None = None,
@@ -71,9 +71,14 @@ class MemristiveLayer(nn.Module):
         self.history = AgingHistory()
         self._program_rng = _rng(cfg.seed, self.key, self.PROGRAM)
         grid = TileGrid.for_config(groups, n_in, n_out, cfg)
-        self.tiles = TiledMatrix(grid, cfg, fabricate(grid.cells_shape, cfg, _rng(cfg.seed, self.key, self.FABRICATE)))
+        self.tiles = TiledMatrix(grid, cfg, fabricate(grid.cells_shape, cfg, _rng(cfg.seed, self.key, self.FABRICATE)),
+                                 read_seed=self._read_seed())
         self.clock: EngineCells | None = EngineCells(self.tiles) if aging is None else None
         self.program()
+
+    def _read_seed(self) -> int:
+        """Seed of this layer's read noise (stream READ of ``cfg.seed`` and ``key``)."""
+        return int(_rng(self.config.seed, self.key, self.READ).integers(2 ** 62))
 
     # ---- to be provided by each layer ---------------------------------------------------------
     def weight_stack(self) -> torch.Tensor:
@@ -181,6 +186,7 @@ class MemristiveLayer(nn.Module):
         rng.bit_generator.state = state["rng"]
         self.config, self.tiles, self._program_rng = cfg, tiles, rng
         self.key = tuple(int(k) for k in state["key"])
+        self.tiles.read_seed = self._read_seed()
         self.history = AgingHistory([(float(s), float(k)) for s, k in state["bakes"].tolist()], int(state["cycles"]))
         if self.clock is not None:
             self.clock.detach()

@@ -7,10 +7,18 @@ forward pass uses is derived from it and cached until it changes:
 * ideal mode: the signed matrix of each tile is G+ - G- (or G - G_ref);
 * circuit mode: the same difference of the arrays' exact transfer matrices
   (:meth:`cosim.solve.crossbar.Crossbar.transfer_matrix`, float64; IR drop and sneak paths);
-* nonlinear mode: every array is solved (Newton, sinh cells) for every input vector of a batch.
+* nonlinear mode: every array solves the whole batch of input vectors at once (sinh cells: batched
+  Newton-CG on one factorisation per array, :mod:`cosim.solve.nonlinear_batch`).
 
 A forward pass turns activations into word-line voltages (DAC), computes each tile's column
-currents, digitises them per tile (ADC) and accumulates the partial sums digitally. Without an ADC
+currents, adds per-read noise (``cfg.read_noise``), digitises them per tile (ADC) and accumulates
+the partial sums digitally.
+
+Read noise: every read of every cell sees its conductance times (1 + read_noise * z), z ~ N(0, 1)
+independent per cell and per input vector. A column current is then Gaussian with variance
+read_noise^2 sum_i v_i^2 (G+_ij^2 + G-_ij^2) (the reference cell's G_ref^2 for single-column), so it is
+drawn in output space: no per-vector matrices. Circuit mode applies the same law to the transfer
+matrices' entries (first order in the wire resistance); nonlinear mode to the conductances. Without an ADC
 the linear modes collapse all tiles into one matmul (exact, since the readout is linear).
 """
 from __future__ import annotations
@@ -29,6 +37,15 @@ from cosim.solve.crossbar import Crossbar
 __all__ = ["TiledMatrix"]
 
 
+def _read_variance(m: np.ndarray, cfg: ArrayConfig) -> np.ndarray:
+    """Per-tile sum of the squared per-array matrices that a differential read adds: (G+)^2 + (G-)^2, or
+    G^2 + G_ref^2 (single-column); ``m`` (..., arrays, rows, cols) -> (..., rows, block cols)."""
+    if cfg.scheme == "double-column":
+        return m[..., 0, :, :] ** 2 + m[..., 1, :, :] ** 2
+    cols = cfg.weight_block[1]
+    return m[..., 0, :, :cols] ** 2 + m[..., 0, :, cols:cols + 1] ** 2
+
+
 @dataclass
 class _DeviceTiles:
     """Torch views of the derived matrices for one (mode, dtype, device)."""
@@ -37,6 +54,8 @@ class _DeviceTiles:
     gain: torch.Tensor            # (groups, rt, 1, out_pad) weight units per A (see mapping.output_gain)
     adc_range: torch.Tensor | None  # (groups, rt, 1, out_pad) A, per tile, repeated over its columns
     collapsed: torch.Tensor       # (groups, rt * rows, out_pad): signed * gain, all tiles in one matrix
+    square: torch.Tensor | None = None            # (groups, rt, rows, out_pad) A^2/V^2: read-noise variance per v^2
+    collapsed_square: torch.Tensor | None = None  # (groups, rt * rows, out_pad): square * gain^2
 
 
 class TiledMatrix:
@@ -46,7 +65,7 @@ class TiledMatrix:
         grid: the tiling. cfg: the array config. cells: the fabricated cells (``grid.cells_shape``).
     """
 
-    def __init__(self, grid: TileGrid, cfg: ArrayConfig, cells: CellArray):
+    def __init__(self, grid: TileGrid, cfg: ArrayConfig, cells: CellArray, read_seed: int = 0):
         if cells.shape != grid.cells_shape:
             raise ValueError(f"cells must have shape {grid.cells_shape}; got {cells.shape}")
         self.grid = grid
@@ -57,6 +76,8 @@ class TiledMatrix:
         self.scale = np.ones(grid.tiles_shape + (grid.block[1],))
         self.adc_calibrated: np.ndarray | None = None
         self._crossbar: Crossbar | None = None
+        self.read_seed = int(read_seed)     # seeds the read-noise generator (with cfg.seed)
+        self._read_gen: torch.Generator | None = None
         self._invalidate()
 
     # ---- state ---------------------------------------------------------------------------------
@@ -153,7 +174,12 @@ class TiledMatrix:
                 per_col = np.repeat(self.adc_ranges()[..., None], grid.block[1], axis=-1)
                 adc_range = as_t(grid.columns(per_col))[:, :, None, :]
             collapsed = (signed * gain).reshape(grid.groups, -1, signed.shape[-1])
-            self._device[key] = _DeviceTiles(signed, gain, adc_range, collapsed)
+            square = collapsed_square = None
+            if cfg.read_noise > 0:
+                square = as_t(grid.columns(_read_variance(self.g if cfg.mode != "circuit" else self.transfer_matrices(),
+                                                          cfg)))
+                collapsed_square = (square * gain * gain).reshape(collapsed.shape)
+            self._device[key] = _DeviceTiles(signed, gain, adc_range, collapsed, square, collapsed_square)
         return self._device[key]
 
     # ---- forward -------------------------------------------------------------------------------
@@ -172,11 +198,26 @@ class TiledMatrix:
         """(groups, N, n_in) volts -> (groups, N, out_pad) in weight units per unit input."""
         dev = self._on_device(volts.dtype, volts.device)
         if self.cfg.adc_bits is None and self.cfg.mode != "nonlinear":
-            return self._pad_inputs(volts) @ dev.collapsed
+            v = self._pad_inputs(volts)
+            out = v @ dev.collapsed
+            return out if dev.collapsed_square is None else out + self._read_noise(v, dev.collapsed_square)
         currents = self.tile_currents(volts)
+        if dev.square is not None:
+            grid = self.grid
+            v = self._pad_inputs(volts)
+            v = v.reshape(grid.groups, v.shape[1], grid.n_row_tiles, grid.block[0]).transpose(1, 2)
+            currents = currents + self._read_noise(v, dev.square)
         if dev.adc_range is not None:
             currents = periphery.adc(currents, dev.adc_range, self.cfg.adc_bits)
         return (currents * dev.gain).sum(dim=1)
+
+    def _read_noise(self, v: torch.Tensor, square: torch.Tensor) -> torch.Tensor:
+        """Gaussian read noise of the outputs v @ M: std read_noise * sqrt(v^2 @ square), fresh per call."""
+        if self._read_gen is None or self._read_gen.device != v.device:
+            self._read_gen = torch.Generator(device=v.device)
+            self._read_gen.manual_seed(int(np.random.SeedSequence([self.cfg.seed, self.read_seed, 3]).generate_state(1)[0]))
+        std = torch.sqrt((v * v) @ square) * self.cfg.read_noise
+        return std * torch.randn(std.shape, generator=self._read_gen, device=v.device, dtype=v.dtype)
 
     def _pad_inputs(self, volts: torch.Tensor) -> torch.Tensor:
         extra = self.grid.padded[0] - self.grid.n_in
@@ -193,7 +234,10 @@ class TiledMatrix:
                                dtype=volts.dtype, device=volts.device)
 
     def _solve_nonlinear(self, v: np.ndarray) -> np.ndarray:
-        """Newton-solve every array for every input (the slow path); v (groups, rt, N, rows) volts."""
+        """Solve every array for the whole batch (sinh cells, batched); v (groups, rt, N, rows) volts.
+
+        The loop runs over arrays; each array's inputs are solved together by ``Crossbar.read``.
+        """
         grid, cfg = self.grid, self.cfg
         xb = self.crossbar()
         xb.set_nonlinearity(cfg.nonlinearity)

@@ -97,6 +97,7 @@ class WeakResetCells(PulseCells):
         self.register_buffer("kasdin", torch.as_tensor(b, dtype=dtype, device=device).reshape((-1,) + (1,) * len(shape)))
         self._gen: torch.Generator | None = None
         self._draws = 0
+        self._gap: tuple[tuple, torch.Tensor] | None = None   # (state key, gap()): reused until the state changes
         history = self._normal((b.size,) + shape) if components.pink else torch.zeros((0,) + shape, dtype=dtype,
                                                                                          device=device)
         self.register_buffer("pink_history", history)  # newest first
@@ -145,20 +146,23 @@ class WeakResetCells(PulseCells):
         if most == 0:
             return
         slot = torch.arange(slots, device=shift.device).reshape((-1,) + (1,) * len(self.shape))
-        source = slot - shift                                 # logical slot k takes old slot k - shift
-        old = torch.gather(self.pink_history, 0, source.clamp(min=0))
+        # logical slot k takes old slot k - shift (k >= shift) or a fresh draw (k < shift, only k < most)
+        history = torch.gather(self.pink_history, 0, torch.relu(slot - shift))
         fresh = self._normal((most,) + self.shape)
-        if most < slots:
-            fresh = torch.cat([fresh, fresh.new_zeros((slots - most,) + self.shape)])
-        self.pink_history = torch.where(source >= 0, old, fresh)
+        history[:most] = torch.where(slot[:most] < shift, fresh, history[:most])
+        self.pink_history = history
 
     def gap(self) -> torch.Tensor:
         """Dimensionless gap w of every cell (mean law + RTN + pink)."""
+        key = tuple((t.data_ptr(), t._version) for t in self.buffers())
+        if self._gap is not None and self._gap[0] == key:
+            return self._gap[1]
         w = mean_gap(self.pulses, self.c1, self.m1, self.m2, self.t_star)
         if self.components.rtn:
             w = w + self.a * self.rtn_state
         if self.components.pink:
             w = w + self.noise.alpha * (self.kasdin * self.pink_history).sum(dim=0)
+        self._gap = (key, w)
         return w
 
     def resistance(self) -> torch.Tensor:

@@ -21,10 +21,11 @@ from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
 from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import has_island, right_hand_side
-from cosim.solve.newton import ConvergenceError, solve_nonlinear
+from cosim.solve.newton import ConvergenceError, SinhNetwork, solve_nonlinear
+from cosim.solve.nonlinear_batch import BatchReport, lu_preconditioner, nested_preconditioner, solve_batch
 from cosim.solve.refine import REFINE_FAILURE, grid_residual, needs_refinement, refine, voltage_scale
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
-                                 single_row_ladder_applies)
+                                 nested_preconditioner_applies, single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
 
@@ -69,8 +70,6 @@ class Crossbar:
     def __init__(self, rows: int, cols: int, cell: str = "1R", r_wl=1.0, r_bl=1.0, r_source=0.0,
                  r_sense=0.0, r_on_transistor=1e3, r_off_transistor=np.inf, nonlinearity=0.0,
                  conductance: float = 1e-4, low_rank: LowRankPolicy = LowRankPolicy()):
-        if not isinstance(low_rank, LowRankPolicy):
-            raise TypeError(f"low_rank must be a LowRankPolicy; got {type(low_rank).__name__}")
         self.low_rank = low_rank
         self._updating: tuple[tuple, LowRankOperatingPoints] | None = None
         self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
@@ -121,7 +120,19 @@ class Crossbar:
     @property
     def graph(self):
         """The networkx netlist of this circuit, with the current values (built on access)."""
-        return self.layout.to_graph(self._g, self._selected)
+        return self.layout.to_graph(self._g, self._selected, None if self.is_linear else self._b)
+
+    @property
+    def low_rank(self) -> LowRankPolicy:
+        """When operating points correct the last factorisation by a rank-k update (see :mod:`cosim.solve.low_rank`)."""
+        return self._low_rank
+
+    @low_rank.setter
+    def low_rank(self, policy: LowRankPolicy) -> None:
+        if not isinstance(policy, LowRankPolicy):
+            raise TypeError(f"low_rank must be a LowRankPolicy; got {type(policy).__name__}")
+        self._low_rank = policy
+        self._updating = None            # the next operating point starts from a fresh factorisation
 
     # ---- setting values ------------------------------------------------------------------------
     def set_conductances(self, G) -> None:
@@ -334,8 +345,9 @@ class Crossbar:
     def _read(self, v: np.ndarray) -> np.ndarray:
         batch = 1 if v.ndim == 1 else v.shape[0]
         path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
-        if path is SolverPath.NEWTON:
-            out = np.stack([self.solve(row).sense_currents for row in np.atleast_2d(v)])
+        if path is SolverPath.NONLINEAR_BATCH:
+            net, x, vt = self._solve_sinh(self.terminal_voltages(np.atleast_2d(v)).T)
+            out = net.terminal_currents(x, vt)[self.rows:].T
             return out if v.ndim == 2 else out[0]
         if path is SolverPath.SINGLE_ROW_LADDER:
             return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
@@ -407,8 +419,15 @@ class Crossbar:
         terminals = np.concatenate([v, vb], axis=-1)
         if path is SolverPath.GENERAL:
             return self._solve_general(terminals, fw, fb)
+        if path is SolverPath.NONLINEAR_BATCH:
+            net, x, vt = self._solve_sinh(np.atleast_2d(terminals).T, fw, fb)
+            sol = net.operating_point(x, vt)
+            if v.ndim == 1:
+                sol = DCSolution(*(a[0] for a in (sol.node_voltages, sol.terminal_currents, sol.element_currents)),
+                                 float(sol.power[0]))
+            return self._crossbar_solution(sol, fw, fb)
         if v.ndim == 2:
-            parts = [self._solve_bias(a, b, fw, fb, general) for a, b in zip(v, vb)]
+            parts = [self._solve_bias(a, b, fw, fb, True) for a, b in zip(v, vb)]
             return stack_solutions(parts)
         return self._crossbar_solution(self._solve_nonlinear(terminals, fw, fb), fw, fb)
 
@@ -498,8 +517,40 @@ class Crossbar:
         except ConvergenceError as exc:
             raise self._name_cell(exc) from None
 
-    #: Newton iterations allowed per operating point before ConvergenceError
+    #: full-Newton iterations allowed per operating point before ConvergenceError
     NEWTON_MAX_ITER = 100
+    #: Newton steps a batched sinh-cell solve takes on the shared factorisation before an input falls
+    #: back to full Newton
+    BATCH_MAX_NEWTON = 30
+
+    def _sinh_network(self, fw=None, fb=None) -> SinhNetwork:
+        g = self._element_g(fw, fb)
+        cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
+        normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
+        return SinhNetwork(self.compiled(g), g, cells[normal], self._b.ravel()[normal])
+
+    def _solve_sinh(self, vt: np.ndarray, fw=None, fb=None) -> tuple[SinhNetwork, np.ndarray, np.ndarray]:
+        """Batched sinh-cell solve of terminal voltages vt (n_terminals, batch); sets :attr:`last_nonlinear_report`."""
+        net = self._sinh_network(fw, fb)
+        floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
+        if nested_preconditioner_applies(self, floating):
+            c = net.circuit
+            has = c.node_unknown >= 0
+            node_of = np.empty(c.n_unknowns, np.int64)
+            node_of[c.node_unknown[has]] = np.flatnonzero(has)   # 1R node numbers are the grid's
+            precondition = nested_preconditioner(self.nested_solver(), node_of)
+        else:
+            precondition = lu_preconditioner(self.factored(fw, fb))
+        try:
+            x, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.BATCH_MAX_NEWTON,
+                                                        fallback_iter=self.NEWTON_MAX_ITER)
+        except ConvergenceError as exc:
+            raise self._name_cell(exc) from None
+        return net, x, vt
+
+    #: :class:`~cosim.solve.nonlinear_batch.BatchReport` of the last batched sinh-cell solve (tolerance,
+    #: Newton steps, CG iterations, inputs that needed the per-input fallback); None before the first
+    last_nonlinear_report: BatchReport | None = None
 
     def _name_cell(self, exc: ConvergenceError) -> ConvergenceError:
         """The same error with the worst element named as the crossbar cell (row, col) it is."""
@@ -530,7 +581,10 @@ class Crossbar:
 
     # ---- export ----------------------------------------------------------------------------
     def to_spice(self, path, V) -> None:
-        """Write an ngspice netlist of exactly this circuit with word-line inputs ``V`` (volts)."""
+        """Write an ngspice netlist of exactly this circuit with word-line inputs ``V`` (volts).
+
+        sinh cells become behavioural sources ``I = g/b*sinh(b*V)`` (see :mod:`cosim.netlist.spice`).
+        """
         from cosim.netlist.spice import write_spice
 
         v = self._check_inputs(V)

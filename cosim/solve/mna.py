@@ -271,6 +271,15 @@ class FactoredCircuit:
     def _solve_linear(self, r: np.ndarray) -> np.ndarray:
         return self._dense.solve(r) if self._dense is not None else self._lu.solve(r)
 
+    def solve_matrix(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve the stamped nodal matrix for right-hand sides (n_unknowns, batch) of injected currents, A.
+
+        Island rows hold the identity (a zero right-hand side there gives 0 V).
+        """
+        if self._lu is None:
+            return np.zeros_like(rhs, dtype=np.float64)
+        return self._lu.solve(np.asarray(rhs, np.float64))
+
     def unknowns(self, v_terminals: np.ndarray) -> np.ndarray:
         """Unknown node voltages (n_unknowns, batch) for terminal voltages (n_terminals, batch)."""
         if self.circuit.n_unknowns == 0:

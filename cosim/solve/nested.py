@@ -124,17 +124,18 @@ class NestedDissectionSolver:
         return sum(a.nbytes for f in self._factors for a in f)
 
     # ---- solving -------------------------------------------------------------------------------
-    def solve_rhs(self, rhs: np.ndarray) -> np.ndarray:
+    def solve_rhs(self, rhs: np.ndarray, overwrite: bool = False) -> np.ndarray:
         """Solve the nodal system for a right-hand side (2 M N, batch) of injected currents, A.
 
         Returns node voltages (2 M N, batch), V: u row-major first, then b. Rows of pinned nodes
         must carry the pinned voltage (see :func:`right_hand_side`). The forward sweep skips every
         subtree whose rectangle holds no nonzero right-hand side (its result is exactly zero): a bias
-        applied at the drivers and the bit-line ends touches few of them.
+        applied at the drivers and the bit-line ends touches few of them. ``overwrite``: solve in place
+        when ``rhs`` is a C-contiguous float64 array (saves a copy; iterative callers reuse one buffer).
         """
         m, n = self.shape
         n_unknowns = 2 * m * n
-        y = np.array(rhs, dtype=np.float64, order="C", copy=True)
+        y = np.array(rhs, dtype=np.float64, order="C", copy=not overwrite)
         if y.ndim != 2 or y.shape[0] != n_unknowns:
             raise ValueError(f"rhs must have shape ({n_unknowns}, batch); got {y.shape}")
         nrhs = y.shape[1]

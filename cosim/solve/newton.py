@@ -55,10 +55,17 @@ def sinh_current(g: np.ndarray, b: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 class SinhNetwork:
-    """A compiled circuit with sinh cells: element voltages, currents, KCL residual and co-content changes.
+    """A compiled circuit with sinh cells, written as its small-signal nodal matrix plus a cell correction.
 
-    Unknown voltages ``x`` have shape (n_unknowns, batch) and terminal voltages ``vt`` (n_terminals, batch);
-    element quantities are over the live elements (finite, between distinct nodes): (n_live, batch).
+    With ``A`` the nodal matrix stamped with the small-signal conductances and ``B`` the terminal
+    coupling, the KCL residual (net current leaving each unknown node, A) is
+
+        F(x) = A x - B vt + Kc^T e(v),   e(v) = (G/b) sinh(b v) - G v,   v = Kc x + Kt vt,
+
+    where ``Kc`` / ``Kt`` map unknown / terminal voltages to the sinh cells' voltages and ``e`` is the
+    current each cell carries beyond its small-signal line. The Jacobian is ``A + Kc^T diag(G (cosh(b v) - 1)) Kc``.
+    Unknowns ``x`` have shape (n_unknowns, batch), terminal voltages ``vt`` (n_terminals, batch), cell
+    quantities (n_cells, batch).
 
     Args:
         circuit: compiled topology; g: (n_elements,) small-signal conductances, S.
@@ -68,61 +75,66 @@ class SinhNetwork:
     def __init__(self, circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarray, b: np.ndarray):
         self.circuit = circuit
         self.g = circuit.check_values(g)
-        t, live = circuit.table, circuit.live
-        self.live = live
-        n, nu, nt = live.size, circuit.n_unknowns, circuit.n_terminals
-        self.Ku = _incidence(circuit.node_unknown[t.a[live]], circuit.node_unknown[t.b[live]], n, nu)
-        self.Kt = _incidence(circuit.node_terminal[t.a[live]], circuit.node_terminal[t.b[live]], n, nt)
-        self.KuT = self.Ku.T.tocsr()
-        position = np.full(t.g.size, -1, np.int64)
-        position[live] = np.arange(n)
-        nonlinear, b = np.asarray(nonlinear, np.int64), np.asarray(b, np.float64)
-        keep = (position[nonlinear] >= 0) & (b > 0)
-        self.nl = position[nonlinear[keep]]            # rows of the sinh cells among the live elements
-        self.b = b[keep][:, None]
-        self.g_live = self.g[live][:, None]
-        self.g_nl = self.g_live[self.nl]
+        t = circuit.table
+        nu, nt = circuit.n_unknowns, circuit.n_terminals
         self.island = circuit.islands(self.g)
+        self.A = circuit.A.matrix(self.g, diagonal=self.island.astype(np.float64))
+        self.B = circuit.B.matrix(self.g)
+        nonlinear, b = np.asarray(nonlinear, np.int64), np.asarray(b, np.float64)
+        live = np.zeros(t.g.size, bool)
+        live[circuit.live] = True
+        keep = live[nonlinear] & (b > 0) & (self.g[nonlinear] > 0)
+        self.cells = nonlinear[keep]                   # table indices of the sinh cells
+        n = self.cells.size
+        ua, ub = circuit.node_unknown[t.a[self.cells]], circuit.node_unknown[t.b[self.cells]]
+        ta, tb = circuit.node_terminal[t.a[self.cells]], circuit.node_terminal[t.b[self.cells]]
+        self.Kc = _incidence(ua, ub, n, nu)
+        self.KcT = self.Kc.T.tocsr()
+        self.Kt = _incidence(ta, tb, n, nt)
+        self.gc = self.g[self.cells][:, None]
+        self.bc = b[keep][:, None]
 
-    # ---- element quantities ---------------------------------------------------------------------
-    def voltages(self, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
-        """Element voltages v_a - v_b (n_live, batch), V."""
-        return self.Ku @ x + self.Kt @ vt
+    # ---- residual and Jacobian ------------------------------------------------------------------
+    def cell_voltages(self, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
+        """Voltages across the sinh cells (n_cells, batch), V."""
+        return self.Kc @ x + self.Kt @ vt
 
-    def currents(self, dv: np.ndarray) -> np.ndarray:
-        """Element currents from end a to end b (n_live, batch), A (inf where a sinh overflows)."""
-        i = self.g_live * dv
-        with np.errstate(over="ignore"):
-            i[self.nl] = self.g_nl / self.b * np.sinh(self.b * dv[self.nl])
-        return i
+    def excess(self, v: np.ndarray) -> np.ndarray:
+        """Cell current beyond the small-signal line, (G/b) sinh(b v) - G v (A; inf on overflow)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.gc * (np.sinh(self.bc * v) / self.bc - v)
 
-    def residual(self, i: np.ndarray) -> np.ndarray:
-        """KCL residual (n_unknowns, batch): net current leaving each unknown node, A (0 on islands)."""
-        f = self.KuT @ i
+    def residual(self, x: np.ndarray, bv: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """KCL residual (n_unknowns, batch) for unknowns x, ``bv = B vt`` and cell voltages v, A."""
+        with np.errstate(invalid="ignore"):
+            f = self.A @ x - bv + self.KcT @ self.excess(v)
         f[self.island] = 0.0
         return f
 
-    def jacobian_conductances(self, dv: np.ndarray) -> np.ndarray:
-        """Small-signal conductance of every live element at voltages dv (n_live, batch), S."""
-        gj = np.repeat(self.g_live, dv.shape[1], axis=1)
+    def extra_conductance(self, v: np.ndarray) -> np.ndarray:
+        """G (cosh(b v) - 1): what each cell's small-signal conductance gains at voltage v, S."""
         with np.errstate(over="ignore"):
-            gj[self.nl] = self.g_nl * np.cosh(self.b * dv[self.nl])
-        return gj
+            return self.gc * (np.cosh(self.bc * v) - 1.0)
 
-    def jacobian_matrix(self, dv: np.ndarray):
-        """The Jacobian (CSC) of one operating point (dv: (n_live, 1))."""
+    def jacobian_product(self, p: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """J p for the Jacobian whose cells gained ``extra`` (from :meth:`extra_conductance`)."""
+        return self.A @ p + self.KcT @ (extra * (self.Kc @ p))
+
+    def jacobian_matrix(self, v: np.ndarray):
+        """The Jacobian (CSC) of one operating point (v: (n_cells, 1) cell voltages)."""
         g = self.g.copy()
-        g[self.live] = self.jacobian_conductances(dv)[:, 0]
+        g[self.cells] += self.extra_conductance(v)[:, 0]
         return self.circuit.A.matrix(g, diagonal=self.island.astype(np.float64), fmt="csc")
 
-    def energy_change(self, dv0: np.ndarray, dv1: np.ndarray) -> np.ndarray:
-        """Co-content change E(dv1) - E(dv0) per operating point (batch,), W (inf on overflow)."""
-        d, s = dv1 - dv0, dv1 + dv0
-        terms = 0.5 * self.g_live * d * s
+    def energy_change(self, x0, x1, bv, v0, v1) -> np.ndarray:
+        """Co-content change E(x1) - E(x0) per operating point (batch,), W (inf on overflow)."""
+        d, s = x1 - x0, x1 + x0
+        linear = np.sum(d * (0.5 * (self.A @ s) - bv), axis=0)
+        dc, sc = v1 - v0, v1 + v0
         with np.errstate(over="ignore", invalid="ignore"):
-            b = self.b
-            terms[self.nl] = 2.0 * self.g_nl / b ** 2 * np.sinh(0.5 * b * s[self.nl]) * np.sinh(0.5 * b * d[self.nl])
-            out = terms.sum(axis=0)
+            b = self.bc
+            cells = 2.0 * self.gc / b ** 2 * np.sinh(0.5 * b * sc) * np.sinh(0.5 * b * dc) - 0.5 * self.gc * dc * sc
+            out = linear + cells.sum(axis=0)
         return np.where(np.isnan(out), np.inf, out)
 
     def start(self, x_lin: np.ndarray, vt: np.ndarray) -> np.ndarray:
@@ -132,13 +144,11 @@ class SinhNetwork:
         :data:`START_EXPONENT`, then halved until every current is finite.
         """
         x = np.nan_to_num(x_lin)
-        dv = self.voltages(x, vt)
-        if self.nl.size:
-            peak = np.max(np.abs(self.b * dv[self.nl]), axis=0)
-            scale = np.minimum(1.0, START_EXPONENT / np.maximum(peak, 1e-300))
-            x = x * scale
+        if self.cells.size:
+            peak = np.max(np.abs(self.bc * self.cell_voltages(x, vt)), axis=0)
+            x = x * np.minimum(1.0, START_EXPONENT / np.maximum(peak, 1e-300))
         for _ in range(64):
-            bad = ~np.all(np.isfinite(self.currents(self.voltages(x, vt))), axis=0)
+            bad = ~np.all(np.isfinite(self.excess(self.cell_voltages(x, vt))), axis=0)
             if not bad.any():
                 return x
             x[:, bad] *= 0.5
@@ -147,32 +157,60 @@ class SinhNetwork:
 
     def worst_element(self, f: np.ndarray) -> int:
         """Table index of the sinh cell touching the node with the largest |residual| (f: (n_unknowns,))."""
-        if self.nl.size == 0:
+        if self.cells.size == 0:
             return -1
-        touch = abs(self.Ku[self.nl]) @ np.abs(np.nan_to_num(f, nan=np.inf))
-        return int(self.live[self.nl[int(np.argmax(touch))]])
+        touch = abs(self.Kc) @ np.abs(np.nan_to_num(f, nan=np.inf))
+        return int(self.cells[int(np.argmax(touch))])
 
     # ---- results --------------------------------------------------------------------------------
-    def operating_point(self, x: np.ndarray, vt: np.ndarray) -> DCSolution:
-        """DC solution (batch-leading arrays) for unknowns x (n_unknowns, batch) and terminals vt."""
-        c, t = self.circuit, self.circuit.table
-        batch = x.shape[1]
-        dv = self.voltages(x, vt)
-        i = self.currents(dv)
-        if not np.all(np.isfinite(i)):
-            raise ConvergenceError("the operating point overflows float64 (a sinh cell current is inf)",
-                                   0, np.inf, -1)
-        node_v = np.zeros((t.n_nodes, batch))
+    def node_voltages(self, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
+        """Voltages of every node (n_nodes, batch), V (NaN on islands)."""
+        c = self.circuit
+        node_v = np.zeros((c.table.n_nodes, x.shape[1]))
         has = c.node_unknown >= 0
         node_v[has] = np.where(self.island[c.node_unknown[has], None], np.nan, x[c.node_unknown[has]])
         term = c.node_terminal >= 0
         node_v[term] = vt[c.node_terminal[term]]
-        i_el = np.zeros((t.g.size, batch))
-        i_el[self.live] = i
-        i_el[c.ideal] = np.nan          # zero-ohm elements: current not defined by nodal analysis
-        i_term = -(self.Kt.T @ i)
-        power = np.sum(i * dv, axis=0)
-        return DCSolution(node_v.T, i_term.T, i_el.T, power)
+        return node_v
+
+    def element_currents(self, node_v: np.ndarray, elements: np.ndarray) -> np.ndarray:
+        """Currents from end a to end b of table elements ``elements`` (len, batch), A (NaN for ideal ones)."""
+        t = self.circuit.table
+        dv = np.nan_to_num(node_v[t.a[elements]] - node_v[t.b[elements]])
+        g = self.g[elements][:, None]
+        with np.errstate(invalid="ignore"):
+            i = np.where(np.isinf(g), np.nan, np.where(g > 0, g, 0.0) * dv)
+        where = np.searchsorted(self.cells, elements)
+        is_cell = (where < self.cells.size) & (self.cells[np.minimum(where, self.cells.size - 1)] == elements)
+        if is_cell.any():
+            k = where[is_cell]
+            with np.errstate(over="ignore"):
+                i[is_cell] = self.gc[k] / self.bc[k] * np.sinh(self.bc[k] * dv[is_cell])
+        return i
+
+    def terminal_currents(self, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
+        """Currents from the network into each terminal (n_terminals, batch), A."""
+        c, t = self.circuit, self.circuit.table
+        ta, tb = c.node_terminal[t.a[c.live]], c.node_terminal[t.b[c.live]]
+        touching = c.live[(ta >= 0) | (tb >= 0)]
+        i = self.element_currents(self.node_voltages(x, vt), touching)
+        out = np.zeros((c.n_terminals, x.shape[1]))
+        a_t, b_t = c.node_terminal[t.a[touching]], c.node_terminal[t.b[touching]]
+        np.add.at(out, b_t[b_t >= 0], i[b_t >= 0])
+        np.subtract.at(out, a_t[a_t >= 0], i[a_t >= 0])
+        return out
+
+    def operating_point(self, x: np.ndarray, vt: np.ndarray) -> DCSolution:
+        """DC solution (batch-leading arrays) for unknowns x (n_unknowns, batch) and terminals vt."""
+        c, t = self.circuit, self.circuit.table
+        node_v = self.node_voltages(x, vt)
+        i_el = self.element_currents(node_v, np.arange(t.g.size))
+        if not np.all(np.isfinite(i_el[c.live])):
+            raise ConvergenceError("the operating point overflows float64 (a sinh cell current is inf)",
+                                   0, np.inf, -1)
+        dv = np.nan_to_num(node_v[t.a] - node_v[t.b])
+        power = np.sum(np.where(c.ideal[:, None], 0.0, i_el * dv), axis=0)
+        return DCSolution(node_v.T, self.terminal_currents(x, vt).T, i_el.T, power)
 
 
 def _incidence(ia: np.ndarray, ib: np.ndarray, n: int, size: int) -> sp.csr_matrix:
@@ -190,8 +228,9 @@ def newton(net: SinhNetwork, vt: np.ndarray, x0: np.ndarray, max_iter: int = 100
 
     Args:
         net: the circuit; vt: (n_terminals, 1) terminal voltages, V; x0: (n_unknowns, 1) finite start, V.
-        tol: converged when the largest KCL residual is below ``tol`` times the largest element
-            current, or a full Newton step moves no node by more than 1e-13 of the largest terminal voltage.
+        tol: converged when the largest KCL residual is below ``tol`` times the largest current any
+            node exchanges (the largest row sum of |A x|, |B vt| and the cells' excess currents), or a full
+            Newton step moves no node by more than 1e-13 of the largest terminal voltage.
     Returns:
         (x, iterations): unknown voltages (n_unknowns, 1), V, and the Newton iterations taken.
     Raises:
@@ -199,41 +238,41 @@ def newton(net: SinhNetwork, vt: np.ndarray, x0: np.ndarray, max_iter: int = 100
             iteration count, the residual and the worst cell.
     """
     v_scale = max(float(np.max(np.abs(vt), initial=0.0)), 1e-300)
+    bv = net.B @ vt
     x = x0.copy()
-    dv = net.voltages(x, vt)
-    i = net.currents(dv)
-    f = net.residual(i)
+    v = net.cell_voltages(x, vt)
+    f = net.residual(x, bv, v)
     full_step = np.inf
     for iteration in range(max_iter + 1):
-        scale = max(float(np.max(np.abs(i), initial=0.0)), 1e-300)
+        scale = max(float(np.max(np.abs(net.A @ x), initial=0.0)), float(np.max(np.abs(bv), initial=0.0)),
+                    float(np.max(np.abs(net.excess(v)), initial=0.0)), 1e-300)
         fmax = float(np.max(np.abs(f), initial=0.0))
         if np.isfinite(fmax) and (fmax <= tol * scale or full_step <= 1e-13 * v_scale):
             return x, iteration
         if iteration == max_iter:
             break
-        dx = spla.spsolve(net.jacobian_matrix(dv), -f[:, 0])[:, None]
+        dx = spla.spsolve(net.jacobian_matrix(v), -f[:, 0])[:, None]
         slope, norm = float(f[:, 0] @ dx[:, 0]), float(np.linalg.norm(f))
         alpha = 1.0
         for _ in range(60):
             x1 = x + alpha * dx
-            dv1 = net.voltages(x1, vt)
-            i1 = net.currents(dv1)
-            if np.all(np.isfinite(i1)):
-                f1 = net.residual(i1)
-                if net.energy_change(dv, dv1)[0] <= ARMIJO * alpha * slope or np.linalg.norm(f1) < norm:
-                    break
+            v1 = net.cell_voltages(x1, vt)
+            f1 = net.residual(x1, bv, v1)
+            if np.all(np.isfinite(f1)) and (np.linalg.norm(f1) < norm
+                                            or net.energy_change(x, x1, bv, v, v1)[0] <= ARMIJO * alpha * slope):
+                break
             alpha *= 0.5
         else:
+            worst = net.worst_element(f[:, 0])
             raise ConvergenceError(
                 f"Newton stalled at iteration {iteration + 1}: the line search found no decrease; max KCL "
-                f"residual {fmax:.3e} A; worst cell: element {net.worst_element(f[:, 0])}",
-                iteration + 1, fmax, net.worst_element(f[:, 0]))
+                f"residual {fmax:.3e} A; worst cell: element {worst}", iteration + 1, fmax, worst)
         full_step = float(np.max(np.abs(dx))) if alpha == 1.0 else np.inf
-        x, dv, i, f = x1, dv1, i1, f1
+        x, v, f = x1, v1, f1
+    worst = net.worst_element(f[:, 0])
     raise ConvergenceError(
         f"Newton did not converge in {max_iter} iterations: max KCL residual {fmax:.3e} A (tolerance "
-        f"{tol:.1e} x {scale:.3e} A); worst cell: element {net.worst_element(f[:, 0])}",
-        max_iter, fmax, net.worst_element(f[:, 0]))
+        f"{tol:.1e} x {scale:.3e} A); worst cell: element {worst}", max_iter, fmax, worst)
 
 
 def solve_nonlinear(circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarray, b: np.ndarray,
@@ -250,8 +289,7 @@ def solve_nonlinear(circuit: CompiledCircuit, g: np.ndarray, nonlinear: np.ndarr
     """
     net = SinhNetwork(circuit, g, nonlinear, b)
     vt = np.asarray(v_terminals, np.float64)[:, None]
-    lin = circuit.factor(net.g)
-    x0 = net.start(lin.unknowns(vt), vt)
+    x0 = net.start(circuit.factor(net.g).unknowns(vt), vt)
     x, _ = newton(net, vt, x0, max_iter, tol)
     sol = net.operating_point(x, vt)
     return DCSolution(sol.node_voltages[0], sol.terminal_currents[0], sol.element_currents[0], float(sol.power[0]))

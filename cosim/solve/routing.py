@@ -21,7 +21,11 @@ thresholds below only decide speed:
 - ``STRUCTURED``: the transfer matrix of any other regular linear array (:mod:`cosim.solve.structured`).
 - ``TRANSFER_MATMUL``: sense currents as ``V @ T`` when T is cached or the batch amortises it.
 - ``GENERAL``: sparse LU of the modified nodal matrix (:mod:`cosim.solve.mna`): every edit, islands.
-- ``NEWTON``: sinh cells, Newton on the general path's stamps (:mod:`cosim.solve.newton`).
+- ``NONLINEAR_BATCH``: sinh cells; all inputs iterate together (Newton-CG) on one factorisation of the
+  small-signal matrix, nested dissection for regular 1R arrays from :data:`NESTED_NONLINEAR_MIN_CELLS`
+  cells, sparse LU otherwise (:mod:`cosim.solve.nonlinear_batch`).
+- ``NEWTON``: sinh cells when the general path is forced: full Newton per input on the general path's
+  stamps (:mod:`cosim.solve.newton`); also the batched path's fallback.
 
 This module reads only public attributes of the crossbar (``shape``, ``layout``, ``is_linear``,
 ``selected_rows``, ``has_transfer_matrix``), so it imports nothing from :mod:`cosim.solve.crossbar`.
@@ -41,6 +45,8 @@ NESTED_MIN_CELLS = 96 * 96
 NESTED_TRANSFER_MIN_CELLS = 32 * 32
 #: ... and for operating points (below: sparse LU; nested dissection wins from about this size)
 NESTED_OP_MIN_CELLS = 4 * 4
+#: batched sinh-cell solves factor the small-signal matrix by nested dissection from this many cells
+NESTED_NONLINEAR_MIN_CELLS = 32 * 32
 #: a batch of at least ``rows // BATCH_PER_TRANSFER_ROWS`` inputs computes and caches T, then one matmul
 BATCH_PER_TRANSFER_ROWS = 8
 
@@ -54,6 +60,7 @@ class SolverPath(Enum):
     TRANSFER_MATMUL = "transfer-matrix matmul"
     GENERAL = "general sparse LU"
     NEWTON = "Newton on the general stamps"
+    NONLINEAR_BATCH = "batched Newton-CG on the small-signal factorisation"
 
 
 class Quantity(Enum):
@@ -113,11 +120,25 @@ def single_row_ladder_applies(crossbar, row: int) -> bool:
             and bool(np.all(np.isinf(lay.r_off_transistor))) and lay.is_regular)
 
 
-def nested_applies(crossbar, min_cells: int = NESTED_MIN_CELLS) -> bool:
-    """Regular linear arrays of at least ``min_cells`` cells with finite, non-zero line segments."""
+def nested_applies(crossbar, min_cells: int | None = None) -> bool:
+    """Regular linear arrays of at least ``min_cells`` (default :data:`NESTED_MIN_CELLS`) cells with finite,
+    non-zero line segments."""
+    min_cells = NESTED_MIN_CELLS if min_cells is None else min_cells
     lay = crossbar.layout
     return (lay.rows * lay.cols >= min_cells and lay.is_regular and crossbar.is_linear
             and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
+
+
+def nested_preconditioner_applies(crossbar, floating_lines: bool = False) -> bool:
+    """Do batched sinh-cell solves factor the small-signal matrix by nested dissection (else sparse LU)?
+
+    Regular 1R arrays of at least :data:`NESTED_NONLINEAR_MIN_CELLS` cells with finite, non-zero line
+    segments and no floating line (1T1R cells put a node between cell and transistor that the grid
+    solver does not have).
+    """
+    lay = crossbar.layout
+    return (lay.cell is CellKind.ONE_R and not floating_lines and lay.rows * lay.cols >= NESTED_NONLINEAR_MIN_CELLS
+            and lay.is_regular and bool(np.all(lay.r_wl > 0)) and bool(np.all(lay.r_bl > 0)))
 
 
 def _single_selected_row(crossbar) -> int | None:
@@ -134,7 +155,14 @@ def choose_path(crossbar, request: SolveRequest) -> PathChoice:
             raise ValueError("transfer_matrix needs linear cells (nonlinearity 0); use read() for sinh cells")
         return _transfer_path(crossbar, size)
     if not crossbar.is_linear:
-        return PathChoice(SolverPath.NEWTON, "sinh cells make the circuit nonlinear")
+        if request.force_general:
+            return PathChoice(SolverPath.NEWTON, "sinh cells, and the caller asked for the general path: full "
+                              "Newton (a sparse LU per iteration) for each input")
+        factor = ("nested-dissection" if nested_preconditioner_applies(crossbar, request.floating_lines)
+                  else "sparse LU")
+        return PathChoice(SolverPath.NONLINEAR_BATCH,
+                          f"sinh cells: the {request.batch} input(s) iterate together on one {factor} factorisation "
+                          "of the small-signal matrix (full Newton per input where that does not converge)")
     if request.force_general:
         return PathChoice(SolverPath.GENERAL, "the caller asked for the general path")
     row = _single_selected_row(crossbar)
