@@ -6,8 +6,11 @@
 and the transfer matrix are derived from them and cached until one of them changes.
 
 Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives the exact transfer
-matrix of regular arrays; the general sparse path (:mod:`cosim.solve.mna`) handles every edit and
-gives full operating points; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+matrix of regular arrays; nested dissection (:mod:`cosim.solve.nested`) gives large transfer matrices and
+the operating points of regular arrays with resistive lines (any line bias, floating lines), updated by
+rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the general sparse path
+(:mod:`cosim.solve.mna`) handles every edit; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+:mod:`cosim.solve.routing` makes the choice and says why.
 """
 from __future__ import annotations
 
@@ -489,6 +492,7 @@ class Crossbar:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
             correct = lambda r: self._updating[1].solve_rhs(g_eff, r)
         if x is None:
+            self._updating = None            # let the old factorisation go before the new one is made
             solver = self.nested_solver(fw, fb)
             if self.low_rank.max_rank > 0:
                 self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))

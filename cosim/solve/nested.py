@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import nullcontext
+from functools import lru_cache
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class NestedDissectionSolver:
         self.values = nodal_values(g_cell, r_wl, r_bl, r_source, r_sense, floating_wl, floating_bl)
         self.shape = self.values.g_cell.shape
         self.n_threads = _thread_count(n_threads)
+        self.max_leaf_nodes = int(max_leaf_nodes)
         self.levels = build_levels(*self.shape, max_leaf_nodes=max_leaf_nodes)
         self._max_front = max(int(lev.front.max()) for lev in self.levels)
         self._max_chain = max(int(lev.pivots.max()) if lev.cut is not Cut.LEAF else 1 for lev in self.levels)
@@ -297,12 +299,11 @@ class NestedDissectionSolver:
                 ymap, 2 * sites.size + 1)
 
     def _active_flags(self, sites: np.ndarray) -> list[np.ndarray]:
-        """Per level, uint8 flags: 1 where the node's rectangle holds a True site (closed upward)."""
-        m, n = self.shape
-        count = np.zeros((m + 1, n + 1), dtype=np.int32)
-        count[1:, 1:] = np.cumsum(np.cumsum(sites, axis=0, dtype=np.int32), axis=1)
-        return [np.ascontiguousarray((count[lev.r1, lev.c1] - count[lev.r0, lev.c1] - count[lev.r1, lev.c0]
-                                      + count[lev.r0, lev.c0]) > 0, dtype=np.uint8) for lev in self.levels]
+        """Per level, uint8 flags: 1 where the node's rectangle holds a True site (closed upward).
+
+        Cached by size and pattern: the bias of every cold operating point touches the same sites.
+        """
+        return list(_active_flags(*self.shape, self.max_leaf_nodes, np.packbits(sites).tobytes()))
 
     def _sense_from_bottom(self, y: np.ndarray, ymap: np.ndarray) -> np.ndarray:
         """Sense currents (N, batch) from the bottom rows of the solved voltages y (row of unknown: ymap).
@@ -322,6 +323,21 @@ class NestedDissectionSolver:
                 into = into + vals.g_bl_last[pin, None] * y[ymap[m * n + last[pin] - n]]
             out[pin] = into
         return out
+
+
+@lru_cache(maxsize=64)
+def _active_flags(rows: int, cols: int, max_leaf_nodes: int, packed_sites: bytes) -> tuple[np.ndarray, ...]:
+    """Flags of :meth:`NestedDissectionSolver._active_flags` for the sites packed by ``np.packbits``."""
+    sites = np.unpackbits(np.frombuffer(packed_sites, np.uint8), count=rows * cols).reshape(rows, cols)
+    count = np.zeros((rows + 1, cols + 1), dtype=np.int32)
+    count[1:, 1:] = np.cumsum(np.cumsum(sites, axis=0, dtype=np.int32), axis=1)
+    flags = []
+    for lev in build_levels(rows, cols, max_leaf_nodes):
+        inside = count[lev.r1, lev.c1] - count[lev.r0, lev.c1] - count[lev.r1, lev.c0] + count[lev.r0, lev.c0]
+        flag = np.ascontiguousarray(inside > 0, dtype=np.uint8)
+        flag.flags.writeable = False
+        flags.append(flag)
+    return tuple(flags)
 
 
 def _thread_count(n_threads: int | None) -> int:
