@@ -27,6 +27,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from cosim import Crossbar, Engine
+from cosim.devices import VTEAM
 from cosim.solve.low_rank import LowRankPolicy
 
 
@@ -133,7 +134,8 @@ def measure(n: int, repeats: int, rng) -> dict:
 
 def engine_substep(n: int, policy: LowRankPolicy, repeats: int) -> tuple[float, int]:
     """(best seconds per sub-step, sub-steps) of a single-cell V/2 SET pulse on an n x n 1R VTEAM array."""
-    arr = Engine().array(n, n, cell="1R", seed=4, r_wl=1.0, r_bl=1.0)
+    arr = Engine().array(n, n, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=n * n, rng=4), seed=4,
+                         r_wl=1.0, r_bl=1.0)
     arr.crossbar.low_rank = policy
     lo, _ = arr.conductance_bounds()
     row, col = min(5, n - 1), min(7, n - 1)           # near the drivers: the cell sees most of the bias

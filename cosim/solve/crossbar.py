@@ -9,7 +9,8 @@ Solvers: the structured column recursion (:mod:`cosim.solve.structured`) gives t
 matrix of regular arrays; nested dissection (:mod:`cosim.solve.nested`) gives large transfer matrices and
 the operating points of regular arrays with resistive lines (any line bias, floating lines), updated by
 rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the general sparse path
-(:mod:`cosim.solve.mna`) handles every edit; Newton (:mod:`cosim.solve.newton`) handles sinh cells.
+(:mod:`cosim.solve.mna`) handles every edit; sinh cells are solved for whole batches of inputs on one
+factorisation (:mod:`cosim.solve.nonlinear_batch`), or by full Newton per input (:mod:`cosim.solve.newton`).
 :mod:`cosim.solve.routing` makes the choice and says why.
 """
 from __future__ import annotations
@@ -338,7 +339,8 @@ class Crossbar:
         """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
 
         The path is chosen by :func:`cosim.solve.routing.choose_path` (ladder, transfer-matrix matmul,
-        nested dissection, sparse LU, or Newton for sinh cells).
+        nested dissection, sparse LU; for sinh cells the batched Newton-CG solver, whose report is
+        :attr:`last_nonlinear_report`).
         """
         v = self._check_inputs(V)
         with np.errstate(over="ignore", invalid="ignore"):      # an overflow raises below, naming the result

@@ -116,9 +116,9 @@ class SinhNetwork:
         with np.errstate(over="ignore"):
             return self.gc * (np.cosh(self.bc * v) - 1.0)
 
-    def jacobian_product(self, p: np.ndarray, extra: np.ndarray) -> np.ndarray:
-        """J p for the Jacobian whose cells gained ``extra`` (from :meth:`extra_conductance`)."""
-        return self.A @ p + self.KcT @ (extra * (self.Kc @ p))
+    def cell_product(self, p: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """(J - A) p = Kc^T diag(extra) Kc p for the Jacobian whose cells gained ``extra`` (S)."""
+        return self.KcT @ (extra * (self.Kc @ p))
 
     def jacobian_matrix(self, v: np.ndarray):
         """The Jacobian (CSC) of one operating point (v: (n_cells, 1) cell voltages)."""
@@ -180,6 +180,8 @@ class SinhNetwork:
         g = self.g[elements][:, None]
         with np.errstate(invalid="ignore"):
             i = np.where(np.isinf(g), np.nan, np.where(g > 0, g, 0.0) * dv)
+        if self.cells.size == 0:
+            return i
         where = np.searchsorted(self.cells, elements)
         is_cell = (where < self.cells.size) & (self.cells[np.minimum(where, self.cells.size - 1)] == elements)
         if is_cell.any():

@@ -26,10 +26,12 @@ import numpy as np
 from cosim.solve.newton import ARMIJO, ConvergenceError, SinhNetwork, newton
 
 #: unknowns x inputs held per chunk of inputs: the solve keeps about ten arrays of this many doubles
-#: (8 x 2**24 bytes = 128 MiB each); larger chunks make each multi-right-hand-side solve cheaper per input
-CHUNK_ENTRIES = 2 ** 22
-#: most inputs per chunk
-MAX_CHUNK = 256
+#: (64 MiB each)
+CHUNK_ENTRIES = 2 ** 23
+#: most inputs per chunk: more right-hand sides make each solve cheaper per input, but past ~64 the
+#: work arrays outgrow what the allocator recycles (fresh pages every iteration) -- measured at 128 x 128
+#: and 256 x 256 on the 2-core machine (benchmarks/bench_nonlinear.py)
+MAX_CHUNK = 64
 
 Preconditioner = Callable[[np.ndarray], np.ndarray]
 
@@ -153,17 +155,22 @@ class _ChunkSolver:
         self.x[:, act] = x
 
     def _cg(self, extra: np.ndarray, r: np.ndarray, z: np.ndarray, eta: np.ndarray, act: np.ndarray) -> np.ndarray:
-        """Preconditioned CG on J dx = r, all columns in step (finished ones frozen), from dx = 0."""
+        """Preconditioned CG on J dx = r, all columns in step (finished ones frozen), from dx = 0.
+
+        ``P p`` follows from the recurrence, so each iteration costs one preconditioner solve and the
+        cells' part of ``J p`` (two sparse products over the cells), not a product with the whole matrix.
+        """
         net = self.net
         dx = np.zeros_like(r)
         p = z.copy()
+        pp = r.copy()                 # P p, carried by the recurrence P p = r + beta P p (P z = r)
         rz = np.einsum("ij,ij->j", r, z)
         target = (eta ** 2) * rz
         going = rz > target
         for _ in range(self.max_cg):
             if not going.any():
                 break
-            q = net.jacobian_product(p, extra)
+            q = pp + net.cell_product(p, extra)      # J p = P p + Kc^T diag(extra) Kc p
             q[net.island] = p[net.island]
             pq = np.einsum("ij,ij->j", p, q)
             alpha = np.where(going, rz / np.where(going, pq, 1.0), 0.0)
@@ -174,6 +181,8 @@ class _ChunkSolver:
             beta = np.where(going, rz_new / np.where(going, rz, 1.0), 0.0)
             p *= beta
             p += z
+            pp *= beta
+            pp += r
             rz = np.where(going, rz_new, rz)
             self.cg[act[going]] += 1
             going &= rz_new > target
@@ -224,6 +233,12 @@ def nested_preconditioner(solver, node_of_unknown: np.ndarray) -> Preconditioner
             each unknown; the grid's pinned nodes (ideal drivers and senses) are not unknowns.
     """
     n_grid = 2 * solver.shape[0] * solver.shape[1]
+    # the unknowns are the grid nodes in order, less the pinned ones: copy contiguous runs, not gather
+    node_of_unknown = np.asarray(node_of_unknown, np.int64)
+    breaks = np.flatnonzero(np.diff(node_of_unknown) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [node_of_unknown.size]])
+    runs = [(int(node_of_unknown[a]), int(a), int(b - a)) for a, b in zip(starts, ends)] if node_of_unknown.size else []
     buffer = [np.zeros((n_grid, 0))]
 
     def apply(r: np.ndarray) -> np.ndarray:
@@ -232,7 +247,12 @@ def nested_preconditioner(solver, node_of_unknown: np.ndarray) -> Preconditioner
         if buffer[0].shape[1] != r.shape[1]:
             buffer[0] = np.zeros((n_grid, r.shape[1]))
         y = buffer[0]
-        y[node_of_unknown] = r
-        return solver.solve_rhs(y, overwrite=True)[node_of_unknown]
+        for grid, unknown, length in runs:
+            y[grid:grid + length] = r[unknown:unknown + length]
+        y = solver.solve_rhs(y, overwrite=True)
+        out = np.empty_like(r)
+        for grid, unknown, length in runs:
+            out[unknown:unknown + length] = y[grid:grid + length]
+        return out
 
     return apply
