@@ -6,7 +6,19 @@ weights (no devices); devices without noise or spread; spread only; noise only (
 everything. Test accuracy after each epoch, for several seeds. Saved: a CSV (one row per net, case,
 seed and epoch, with the pulses per cell and energy so far) and a figure (mean +- std over seeds).
 Printed: final accuracy per case (mean of the last 3 epochs over seeds) beside the paper's, and the
-pulses per device over training against the devices' endurance.
+pulses per device over training against the devices' endurance, the pulses' energy (1 V, 0.1 us at the
+cell's resistance) and the fraction of pairs with both cells past their slope change t*.
+
+What cosim finds (12 epochs, 3 seeds; see the printout): devices without noise or spread reach the
+ideal BNN (the floor() of the pulse conversion and the two-slope mean model cost nothing); noise
+(RTN + pink) costs a few points; spread costs little on the small perceptron and ~5 points on the
+convolutional net, and everything together ~3 (FC) / ~10 (conv) points: the paper's ordering for
+MNIST / CIFAR-10. Why spread hurts: Table I's m1 is exponential over 200x (3.7e-5 .. 7.6e-3 per pulse),
+so the same pulse count moves some weights 200 times more than others, and the initial |W| (c1 and R0
+spread, ~0.08) must be overcome before a weight can flip; the conv net shares each weight over many
+positions, which makes it more sensitive to these mis-sized updates. Why noise hurts more than in the
+paper on the FC net: one pulse moves W by m1 ~ 7e-4 while a pulsed cell's pink term jumps by ~0.04 and
+RTN by up to 0.5, and digits' 1258 training images give few updates to average it out.
 
     python examples/seed004_fig9.py [--out out/] [--epochs 12] [--seeds 3] [--hidden 128] [--only fc|conv]
 """
@@ -52,7 +64,8 @@ def run(args) -> list[dict]:
                 for e in range(args.epochs):
                     rows.append(dict(net=net, case=case.label, seed=seed, epoch=e + 1, accuracy=h.accuracy[e],
                                      mean_pulses_per_cell=h.mean_pulses_per_cell[e],
-                                     max_pulses_per_cell=h.max_pulses_per_cell[e], energy_j=h.energy_j[e]))
+                                     max_pulses_per_cell=h.max_pulses_per_cell[e], energy_j=h.energy_j[e],
+                                     both_saturated=h.both_saturated[e]))
             print(f"  {net:4s} {case.label:30s} {args.seeds} seeds in {time.perf_counter() - start:6.1f} s", flush=True)
     return rows
 
@@ -72,7 +85,9 @@ def summarise(rows: list[dict], args) -> None:
             pulses = np.mean([r["mean_pulses_per_cell"] for r in last])
             worst = max(r["max_pulses_per_cell"] for r in last)
             energy = np.mean([r["energy_j"] for r in last])
-            wear = f"pulses/cell mean {pulses:6.0f}, max {worst:6.0f}; energy {energy * 1e6:7.3f} uJ" if pulses else ""
+            saturated = np.mean([r["both_saturated"] for r in last])
+            wear = (f"pulses/cell mean {pulses:4.0f}, max {worst:5.0f}; energy {energy * 1e6:6.2f} uJ; "
+                    f"pairs saturated {100 * saturated:4.1f} %") if pulses else ""
             print(f"    {case.label:30s} {acc:5.1f} +- {sd:3.1f} %  ({acc - ideal:+5.1f} pts; paper {paper:>17s})  {wear}")
     fc = [r for r in rows if r["epoch"] == args.epochs and r["mean_pulses_per_cell"] > 0]
     if fc:

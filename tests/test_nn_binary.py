@@ -76,18 +76,24 @@ def test_rtn_occupation_after_many_pulses_is_the_stationary_fraction():
     assert abs(float(cells.rtn_state.float().mean()) - stationary) < 4 * math.sqrt(stationary / 20000)
 
 
-def test_pink_noise_shifts_n_fresh_draws_into_the_history():
+@pytest.mark.parametrize("counts", [
+    [[0, 1, 2, 3], [15, 16, 40, 0], [1, 1, 1, 1]],       # most cells pulsed: the dense path
+    [[0, 0, 0, 0], [0, 16, 0, 0], [3, 0, 0, 0]],         # few cells pulsed: the indexed path
+])
+def test_pink_noise_shifts_n_fresh_draws_into_the_history(counts):
     cells = WeakResetCells((3, 4), WeakResetComponents(spread=False, rtn=False, pink=True), seed=5, dtype=torch.float64)
-    before = cells.pink_history.clone()
-    counts = torch.tensor([[0, 1, 2, 3], [15, 16, 40, 0], [1, 1, 1, 1]])
+    before = cells.pink_history.clone()                       # (3, 4, 16), newest first
+    counts = torch.tensor(counts)
     cells.apply_pulses(counts)
     after = cells.pink_history
     for i in range(3):
         for j in range(4):
             k = min(int(counts[i, j]), 16)
-            assert torch.equal(after[k:, i, j], before[:16 - k, i, j])       # old draws moved down by k
+            assert torch.equal(after[i, j, k:], before[i, j, :16 - k])       # old draws moved down by k
             if k:
-                assert not torch.any(after[:k, i, j] == before[:k, i, j])    # the newest k are fresh
+                assert not torch.any(after[i, j, :k] == before[i, j, :k])    # the newest k are fresh
+    b = torch.as_tensor(kasdin_coefficients(15))
+    assert torch.allclose(cells.pink_fir, after @ b, rtol=1e-12, atol=1e-12)   # the FIR sum kept
 
 
 def test_pink_noise_amplitude_is_alpha_times_the_kasdin_norm():

@@ -72,12 +72,14 @@ def bnn_cnn(case: BnnCase, channels: tuple[int, int] = (16, 32), n_out: int = 10
 
 @dataclass
 class BnnHistory:
-    """Per-epoch test accuracy (fraction) and pulse statistics of a training run."""
+    """Per-epoch test accuracy (fraction) and pulse statistics of a training run; ``both_saturated`` is the
+    fraction of pairs whose two cells are past their slope change (see ``cosim.nn.pairs``)."""
 
     accuracy: list[float]
     mean_pulses_per_cell: list[float]
     max_pulses_per_cell: list[float]
     energy_j: list[float]
+    both_saturated: list[float]
 
 
 def train_bnn(model: nn.Module, data: Digits, *, epochs: int = 20, lr: float = 5e-3, lr_pulse: float = 1500.0,
@@ -96,7 +98,7 @@ def train_bnn(model: nn.Module, data: Digits, *, epochs: int = 20, lr: float = 5
     x_train, x_test = shape(data.x_train), shape(data.x_test)
     gen = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
-    history = BnnHistory([], [], [], [])
+    history = BnnHistory([], [], [], [], [])
     with torch_threads(threads):
         opt = DeviceOptimizer(torch.optim.Adam(model.parameters(), lr=lr), model, lr_pulse=lr_pulse)
         for _ in range(epochs):
@@ -115,4 +117,6 @@ def train_bnn(model: nn.Module, data: Digits, *, epochs: int = 20, lr: float = 5
             history.mean_pulses_per_cell.append(totals["mean_per_cell"])
             history.max_pulses_per_cell.append(totals["max_per_cell"])
             history.energy_j.append(totals["energy_j"])
+            pairs = [m.cells.saturated(m.rule.polarity).all(dim=-1) for m in opt.layers]
+            history.both_saturated.append(sum(float(p.sum()) for p in pairs) / max(1, sum(p.numel() for p in pairs)))
     return history

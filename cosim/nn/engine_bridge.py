@@ -14,9 +14,11 @@ clock running at the bake temperature, so every advance of that clock ages the l
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from cosim.devices import VTEAM
 from cosim.nn.aging import AgingHistory
@@ -134,10 +136,16 @@ class EngineCells:
 class EngineProgrammer:
     """Program tiles by full pulse simulation on an engine (slow: every pulse is co-simulated).
 
+    Each crossbar's controller sees only its reads, the layout and its own model: the preset at the
+    config's nominal R_on / R_off (not the fabricated cells' own windows), so targets are clipped to the
+    nominal window and a cell whose own window misses its target ends where the scheme leaves it.
+
     Attributes:
         config: the layer's array configuration (circuit values, cell kind).
-        scheme: programming scheme ("write-verify", "1t1r-row", "v/2", "v/3"). tolerance: relative.
+        scheme: programming scheme ("write-verify", "ispp", "1t1r-row", "v/2", "v/3"). tolerance: relative.
         preset: VTEAM parameter set giving the switching dynamics.
+        scheme_config: the scheme's configuration (None: its defaults).
+        progress: a progress bar over the crossbars (None: when stderr is a terminal).
         engine: the clock the arrays live on. arrays: every array programmed so far.
     """
 
@@ -145,6 +153,8 @@ class EngineProgrammer:
     scheme: str = "write-verify"
     tolerance: float = 0.01
     preset: str = "Pt/Hf/Ti"
+    scheme_config: object = None
+    progress: bool | None = None
     engine: Engine = field(default_factory=Engine)
     arrays: list = field(default_factory=list)
 
@@ -158,15 +168,17 @@ class EngineProgrammer:
         g_off = cells.g_off.reshape(-1, rows, cols)
         achieved = np.empty_like(flat_t)
         cfg = self.config
-        for k in range(flat_t.shape[0]):
+        model = VTEAM.preset(self.preset, n=1, r_on=cfg.r_on, r_off=cfg.r_off)
+        show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
+        for k in tqdm(range(flat_t.shape[0]), desc="program crossbars", unit="array", disable=not show):
             seed = int(rng.integers(2 ** 31))
             device = VTEAM.preset(self.preset, n=rows * cols, rng=seed,
                                   r_on=1.0 / g_on[k].ravel(), r_off=1.0 / g_off[k].ravel())
             arr = self.engine.array(rows, cols, cell=cfg.cell, device=device, seed=seed, r_wl=cfg.r_wl,
                                     r_bl=cfg.r_bl, r_source=cfg.r_source, r_sense=cfg.r_sense,
                                     r_on_transistor=cfg.r_transistor)
-            lo, hi = arr.conductance_bounds()
-            arr.program(np.clip(flat_t[k], lo, hi), scheme=self.scheme, tolerance=self.tolerance)
+            arr.program(np.clip(flat_t[k], 1.0 / cfg.r_off, 1.0 / cfg.r_on), scheme=self.scheme,
+                        tolerance=self.tolerance, config=self.scheme_config, model=model, progress=show)
             achieved[k] = arr.conductances()
             self.arrays.append(arr)
         return cells.hold_faults(achieved.reshape(target.shape))

@@ -145,9 +145,9 @@ class DifferentialWeights(nn.Module):
         cells = self._require_devices()
         energy = cells.pulse_energy(counts, self.rule.polarity)
         cells.apply_pulses(counts, self.rule.polarity)      # validates before any change
-        self.pulse_counts += counts
+        self.pulse_counts.add_(counts)
         if energy is not None:
-            self.energy_j += energy.sum().to(torch.float64)
+            self.energy_j.add_(energy.sum().to(torch.float64))
         self.sync_weight()
 
     @torch.no_grad()
@@ -200,7 +200,7 @@ class DifferentialWeights(nn.Module):
         energy_before = float(self.energy_j)
         both = mask[..., None].expand(mask.shape + (2,))
         cells.reset_state(both)
-        self.set_counts += both.to(torch.int64)
+        self.set_counts.add_(both.to(torch.int64))
         fresh = self.rule.weight(cells)
         delta = torch.where(mask, target - fresh, torch.zeros_like(target))
         counts = pulse_counts_for(delta, lr_pulse, self.rule.raising_cell)

@@ -94,13 +94,16 @@ class WeakResetCells(PulseCells):
         self.register_buffer("pulses", torch.zeros(shape, dtype=torch.int64, device=device))
         self.register_buffer("rtn_state", torch.zeros(shape, dtype=torch.bool, device=device))
         b = kasdin_coefficients(noise.pole)
-        self.register_buffer("kasdin", torch.as_tensor(b, dtype=dtype, device=device).reshape((-1,) + (1,) * len(shape)))
+        self.register_buffer("kasdin", torch.as_tensor(b, dtype=dtype, device=device))
         self._gen: torch.Generator | None = None
         self._draws = 0
         self._gap: tuple[tuple, torch.Tensor] | None = None   # (state key, gap()): reused until the state changes
-        history = self._normal((b.size,) + shape) if components.pink else torch.zeros((0,) + shape, dtype=dtype,
+        history = self._normal(shape + (b.size,)) if components.pink else torch.zeros(shape + (0,), dtype=dtype,
                                                                                          device=device)
-        self.register_buffer("pink_history", history)  # newest first
+        self.register_buffer("pink_history", history)  # (*shape, pole + 1): each cell's draws, newest first
+        fir = history @ self.kasdin if components.pink else torch.zeros(shape, dtype=dtype, device=device)
+        self.register_buffer("pink_fir", fir)          # sum_r b_r omega_r, kept up to date with the history
+        self.register_buffer("log_R0", torch.log(self.R0))
 
     # ---- randomness: one torch Generator on the state's device ------------------------------------
     def _generator(self) -> torch.Generator:
@@ -115,53 +118,77 @@ class WeakResetCells(PulseCells):
     def _normal(self, shape: tuple[int, ...]) -> torch.Tensor:
         return torch.randn(shape, generator=self._generator(), device=self.pulses.device, dtype=self.m1.dtype)
 
-    def _uniform(self) -> torch.Tensor:
-        return torch.rand(self.shape, generator=self._generator(), device=self.pulses.device, dtype=self.m1.dtype)
+    def _uniform(self, n: int) -> torch.Tensor:
+        return torch.rand(n, generator=self._generator(), device=self.pulses.device, dtype=self.m1.dtype)
 
     # ---- physics ---------------------------------------------------------------------------------
     def apply_pulses(self, counts: torch.Tensor, polarity: Polarity = Polarity.RESET) -> None:
-        """Apply ``counts`` weak-RESET pulses (int64, cell shape, >= 0); only RESET exists here."""
+        """Apply ``counts`` weak-RESET pulses (int64, cell shape, >= 0); only RESET exists here.
+
+        When few cells receive pulses only those are touched (index operations); otherwise all are."""
         counts = check_counts(counts, self.shape, self.pulses.device)
         if check_polarity(polarity) is not Polarity.RESET:
             raise ValueError("weak-RESET cells take RESET pulses only; a SET is reset_state() (a refresh)")
-        self.pulses += counts
+        flat = counts.reshape(-1)
+        active = torch.nonzero(flat).squeeze(1)
+        if active.numel() == 0:
+            return
+        self.pulses.add_(counts)
+        sparse = active.numel() < flat.numel() // 4
+        n = flat[active] if sparse else flat
         if self.components.rtn:
-            p_flip = self.flip_probability(counts)
-            self.rtn_state ^= self._uniform() < p_flip
+            state = self.rtn_state.view(-1)
+            was = state[active] if sparse else state
+            flip = self._uniform(n.numel()) < self._flip_probability(n, was)
+            if sparse:
+                state.index_copy_(0, active, was ^ flip)
+            else:
+                state.logical_xor_(flip)
         if self.components.pink:
-            self._shift_pink(counts)
+            self._shift_pink(active if sparse else None, n)
 
     def flip_probability(self, counts: torch.Tensor) -> torch.Tensor:
         """Probability that X ends flipped after ``counts`` pulses, from each cell's present X."""
+        return self._flip_probability(counts, self.rtn_state)
+
+    def _flip_probability(self, counts: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         p_high, p_low = self.noise.p_high, self.noise.p_low
         total = p_high + p_low
         n = counts.to(self.m1.dtype)
         decay = -torch.expm1(n * math.log1p(-total)) if total < 1.0 else 1.0 - (1.0 - total) ** n
-        return torch.where(self.rtn_state, (p_low / total) * decay, (p_high / total) * decay)
+        return torch.where(state, (p_low / total) * decay, (p_high / total) * decay)
 
-    def _shift_pink(self, counts: torch.Tensor) -> None:
-        slots = self.pink_history.shape[0]
-        shift = counts.clamp(max=slots)
-        most = int(shift.max()) if shift.numel() else 0
-        if most == 0:
-            return
-        slot = torch.arange(slots, device=shift.device).reshape((-1,) + (1,) * len(self.shape))
-        # logical slot k takes old slot k - shift (k >= shift) or a fresh draw (k < shift, only k < most)
-        history = torch.gather(self.pink_history, 0, torch.relu(slot - shift))
-        fresh = self._normal((most,) + self.shape)
-        history[:most] = torch.where(slot[:most] < shift, fresh, history[:most])
-        self.pink_history = history
+    def _shift_pink(self, active: torch.Tensor | None, n: torch.Tensor) -> None:
+        """Shift min(n, pole + 1) fresh draws into the histories of the ``active`` cells (flat indices;
+        None: every cell, ``n`` then covers them all) and update their FIR sums."""
+        slots = self.pink_history.shape[-1]
+        history = self.pink_history.view(-1, slots)                      # one row per cell
+        shift = n.clamp(max=slots)
+        most = int(shift.max())
+        old = history if active is None else history.index_select(0, active)
+        # Row i of [fresh | old] read from column most - shift_i: shift_i fresh draws, then the old ones.
+        # (unfold gives every window as a view; one indexed read copies the chosen window of each cell.)
+        rows = torch.cat([self._normal((n.numel(), most)), old], dim=1)
+        new = rows.unfold(1, slots, 1)[torch.arange(n.numel(), device=n.device), most - shift]
+        fir = new @ self.kasdin
+        if active is None:
+            history.copy_(new)
+            self.pink_fir.view(-1).copy_(fir)
+        else:
+            history.index_copy_(0, active, new)
+            self.pink_fir.view(-1).index_copy_(0, active, fir)
 
     def gap(self) -> torch.Tensor:
         """Dimensionless gap w of every cell (mean law + RTN + pink)."""
-        key = tuple((t.data_ptr(), t._version) for t in self.buffers())
+        key = tuple((t.data_ptr(), t._version) for t in (self.pulses, self.rtn_state, self.pink_fir, self.c1, self.m1,
+                                                         self.m2, self.t_star, self.a))
         if self._gap is not None and self._gap[0] == key:
             return self._gap[1]
         w = mean_gap(self.pulses, self.c1, self.m1, self.m2, self.t_star)
         if self.components.rtn:
             w = w + self.a * self.rtn_state
         if self.components.pink:
-            w = w + self.noise.alpha * (self.kasdin * self.pink_history).sum(dim=0)
+            w = w + self.noise.alpha * self.pink_fir
         self._gap = (key, w)
         return w
 
@@ -174,7 +201,7 @@ class WeakResetCells(PulseCells):
 
     def log_conductance(self) -> torch.Tensor:
         """ln G = -(w + ln R0), exact (no exp / log round trip)."""
-        return -(self.gap() + torch.log(self.R0))
+        return -(self.gap() + self.log_R0)
 
     def saturated(self, polarity: Polarity = Polarity.RESET) -> torch.Tensor:
         """True where the cell is past its slope change t* (further pulses move it m1/m2 times less)."""

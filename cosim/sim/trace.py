@@ -1,8 +1,9 @@
 """The record of everything that happened to an array: one row per operation on the engine clock."""
 from __future__ import annotations
 
+import csv
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +73,11 @@ class Trace:
 
     # ---- files ----------------------------------------------------------------------------
     def save(self, path, metadata: dict | None = None) -> Path:
-        """Write the trace as JSON lines (one record per line) after a metadata header line."""
+        """Write the trace: Parquet (columnar, compressed; for large runs) when ``path`` ends in ``.parquet``,
+        else JSON lines (one record per line) after a metadata header line."""
         path = Path(path)
+        if path.suffix == ".parquet":
+            return _save_parquet(self.records, path, metadata or {})
         with path.open("w") as f:
             f.write(json.dumps({"cosim_trace": 1, "metadata": metadata or {}}) + "\n")
             for r in self.records:
@@ -83,6 +87,9 @@ class Trace:
     @classmethod
     def load(cls, path) -> tuple["Trace", dict]:
         """Read a trace written by :meth:`save`; returns (trace, metadata)."""
+        if Path(path).suffix == ".parquet":
+            records, metadata = _load_parquet(Path(path))
+            return cls(records), metadata
         lines = Path(path).read_text().splitlines()
         if not lines:
             raise ValueError(f"{path}: empty trace file")
@@ -92,14 +99,50 @@ class Trace:
         return cls([TraceRecord(**json.loads(line)) for line in lines[1:]]), head.get("metadata", {})
 
     def to_csv(self, path) -> Path:
-        """A flat CSV of the scalar fields (lists summarised by their length) for spreadsheets."""
+        """A flat CSV of the scalar fields (lists summarised by their length) for spreadsheets; plain numbers."""
         path = Path(path)
-        with path.open("w") as f:
-            f.write("time_s,duration_s,operation,n_rows,n_cols,energy_j,temperature_k,note\n")
+        with path.open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["time_s", "duration_s", "operation", "n_rows", "n_cols", "energy_j", "temperature_k", "note"])
             for r in self.records:
-                f.write(f"{r.time_s!r},{r.duration_s!r},{r.operation},{len(r.rows)},{len(r.cols)},"
-                        f"{r.energy_j!r},{r.temperature_k!r},{r.note}\n")
+                out.writerow([repr(float(r.time_s)), repr(float(r.duration_s)), r.operation, len(r.rows), len(r.cols),
+                              repr(float(r.energy_j)), repr(float(r.temperature_k)), r.note])
         return path
+
+
+_LIST_FIELDS = ("rows", "cols", "v_wl", "v_bl", "currents")
+
+
+def _save_parquet(records: list[TraceRecord], path: Path, metadata: dict) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for f in fields(TraceRecord):
+        values = [getattr(r, f.name) for r in records]
+        if f.name in ("rows", "cols"):
+            columns[f.name] = pa.array([[int(x) for x in v] for v in values], pa.list_(pa.int32()))
+        elif f.name in _LIST_FIELDS:
+            columns[f.name] = pa.array([[float(x) for x in v] for v in values], pa.list_(pa.float64()))
+        elif f.name in ("operation", "note"):
+            columns[f.name] = pa.array([str(v) for v in values], pa.string()).dictionary_encode()
+        else:
+            columns[f.name] = pa.array([float(v) for v in values], pa.float64())
+    table = pa.table(columns).replace_schema_metadata({"cosim_trace": "1", "metadata": json.dumps(metadata)})
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+def _load_parquet(path: Path) -> tuple[list[TraceRecord], dict]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    if meta.get(b"cosim_trace") != b"1":
+        raise ValueError(f"{path}: not a cosim trace (missing cosim_trace metadata)")
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    records = [TraceRecord(**{name: cols[name][k] for name in cols}) for k in range(table.num_rows)]
+    return records, json.loads(meta.get(b"metadata", b"{}"))
 
 
 def _to_builtin(value):

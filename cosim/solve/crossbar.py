@@ -351,9 +351,8 @@ class Crossbar:
         batch = 1 if v.ndim == 1 else v.shape[0]
         path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
         if path is SolverPath.NONLINEAR_BATCH:
-            net, x, vt = self._solve_sinh(self.terminal_voltages(np.atleast_2d(v)).T)
-            out = net.terminal_currents(x, vt)[self.rows:].T
-            return out if v.ndim == 2 else out[0]
+            _, out = self._solve_sinh(self.terminal_voltages(np.atleast_2d(v)).T, sense_only=True)
+            return out.T if v.ndim == 2 else out[:, 0]
         if path is SolverPath.SINGLE_ROW_LADDER:
             return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
         if path is SolverPath.TRANSFER_MATMUL:
@@ -425,7 +424,8 @@ class Crossbar:
         if path is SolverPath.GENERAL:
             return self._solve_general(terminals, fw, fb)
         if path is SolverPath.NONLINEAR_BATCH:
-            net, x, vt = self._solve_sinh(np.atleast_2d(terminals).T, fw, fb)
+            vt = np.atleast_2d(terminals).T
+            net, x = self._solve_sinh(vt, fw, fb)
             sol = net.operating_point(x, vt)
             if v.ndim == 1:
                 sol = DCSolution(*(a[0] for a in (sol.node_voltages, sol.terminal_currents, sol.element_currents)),
@@ -535,9 +535,14 @@ class Crossbar:
         normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
         return SinhNetwork(self.compiled(g), g, cells[normal], self._b.ravel()[normal])
 
-    def _solve_sinh(self, vt: np.ndarray, fw=None, fb=None) -> tuple[SinhNetwork, np.ndarray, np.ndarray]:
-        """Batched sinh-cell solve of terminal voltages vt (n_terminals, batch); sets :attr:`last_nonlinear_report`."""
+    def _solve_sinh(self, vt: np.ndarray, fw=None, fb=None, sense_only: bool = False) -> tuple[SinhNetwork, np.ndarray]:
+        """Batched sinh-cell solve of terminal voltages vt (n_terminals, batch); sets :attr:`last_nonlinear_report`.
+
+        Returns the network and the unknown voltages (n_unknowns, batch), or with ``sense_only`` the
+        sense currents (cols, batch), computed chunk by chunk.
+        """
         net = self._sinh_network(fw, fb)
+        keep = (lambda x, v: net.terminal_currents(x, v)[self.rows:]) if sense_only else None
         floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
         if nested_preconditioner_applies(self, floating):
             c = net.circuit
@@ -548,11 +553,11 @@ class Crossbar:
         else:
             precondition = lu_preconditioner(self.factored(fw, fb))
         try:
-            x, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.BATCH_MAX_NEWTON,
-                                                        fallback_iter=self.NEWTON_MAX_ITER)
+            out, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.BATCH_MAX_NEWTON,
+                                                          fallback_iter=self.NEWTON_MAX_ITER, keep=keep)
         except ConvergenceError as exc:
             raise self._name_cell(exc) from None
-        return net, x, vt
+        return net, out
 
     #: :class:`~cosim.solve.nonlinear_batch.BatchReport` of the last batched sinh-cell solve (tolerance,
     #: Newton steps, CG iterations, inputs that needed the per-input fallback); None before the first

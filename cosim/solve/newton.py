@@ -173,10 +173,9 @@ class SinhNetwork:
         node_v[term] = vt[c.node_terminal[term]]
         return node_v
 
-    def element_currents(self, node_v: np.ndarray, elements: np.ndarray) -> np.ndarray:
-        """Currents from end a to end b of table elements ``elements`` (len, batch), A (NaN for ideal ones)."""
-        t = self.circuit.table
-        dv = np.nan_to_num(node_v[t.a[elements]] - node_v[t.b[elements]])
+    def element_currents(self, dv: np.ndarray, elements: np.ndarray) -> np.ndarray:
+        """Currents from end a to end b of table elements ``elements`` at their voltages dv (len, batch), A
+        (NaN for ideal ones)."""
         g = self.g[elements][:, None]
         with np.errstate(invalid="ignore"):
             i = np.where(np.isinf(g), np.nan, np.where(g > 0, g, 0.0) * dv)
@@ -190,12 +189,23 @@ class SinhNetwork:
                 i[is_cell] = self.gc[k] / self.bc[k] * np.sinh(self.bc[k] * dv[is_cell])
         return i
 
+    def _end_voltage(self, nodes: np.ndarray, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
+        """Voltages (len, batch) of ``nodes``: unknown, terminal, or 0 on islands (whose elements carry 0 A)."""
+        c = self.circuit
+        u, term = c.node_unknown[nodes], c.node_terminal[nodes]
+        out = np.zeros((nodes.size, x.shape[1]))
+        known = (u >= 0) & ~self.island[np.maximum(u, 0)] if self.island.size else u >= 0
+        out[known] = x[u[known]]
+        out[term >= 0] = vt[term[term >= 0]]
+        return out
+
     def terminal_currents(self, x: np.ndarray, vt: np.ndarray) -> np.ndarray:
         """Currents from the network into each terminal (n_terminals, batch), A."""
         c, t = self.circuit, self.circuit.table
         ta, tb = c.node_terminal[t.a[c.live]], c.node_terminal[t.b[c.live]]
         touching = c.live[(ta >= 0) | (tb >= 0)]
-        i = self.element_currents(self.node_voltages(x, vt), touching)
+        i = self.element_currents(self._end_voltage(t.a[touching], x, vt) - self._end_voltage(t.b[touching], x, vt),
+                                  touching)
         out = np.zeros((c.n_terminals, x.shape[1]))
         a_t, b_t = c.node_terminal[t.a[touching]], c.node_terminal[t.b[touching]]
         np.add.at(out, b_t[b_t >= 0], i[b_t >= 0])
@@ -206,11 +216,11 @@ class SinhNetwork:
         """DC solution (batch-leading arrays) for unknowns x (n_unknowns, batch) and terminals vt."""
         c, t = self.circuit, self.circuit.table
         node_v = self.node_voltages(x, vt)
-        i_el = self.element_currents(node_v, np.arange(t.g.size))
+        dv = np.nan_to_num(node_v[t.a] - node_v[t.b])
+        i_el = self.element_currents(dv, np.arange(t.g.size))
         if not np.all(np.isfinite(i_el[c.live])):
             raise ConvergenceError("the operating point overflows float64 (a sinh cell current is inf)",
                                    0, np.inf, -1)
-        dv = np.nan_to_num(node_v[t.a] - node_v[t.b])
         power = np.sum(np.where(c.ideal[:, None], 0.0, i_el * dv), axis=0)
         i_term = self.terminal_currents(x, vt)
         if np.any(c.ideal):

@@ -60,7 +60,8 @@ class BatchReport:
 
 
 def solve_batch(net: SinhNetwork, vt: np.ndarray, precondition: Preconditioner, tol: float = 1e-12,
-                max_newton: int = 30, max_cg: int = 40, fallback_iter: int = 100) -> tuple[np.ndarray, BatchReport]:
+                max_newton: int = 30, max_cg: int = 40, fallback_iter: int = 100,
+                keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, BatchReport]:
     """Operating points of many inputs on the same sinh-cell circuit.
 
     Args:
@@ -71,30 +72,37 @@ def solve_batch(net: SinhNetwork, vt: np.ndarray, precondition: Preconditioner, 
         tol: an input is converged when ``max |P^-1 F| <= tol * max |vt|`` (volts).
         max_newton, max_cg: Newton steps before the per-input fallback; CG iterations per Newton step.
         fallback_iter: Newton iterations the per-input fallback may take.
+        keep: what to return of each chunk's solution, ``keep(x, vt) -> (..., k)`` (default: the
+            unknowns x themselves); e.g. only the terminal currents, so a large batch never holds every
+            node voltage at once.
     Raises:
         ConvergenceError: when the per-input fallback does not converge either.
     Returns:
-        (x, report): unknown voltages (n_unknowns, batch), V, and the :class:`BatchReport`.
+        (out, report): ``keep`` of the unknown voltages (default (n_unknowns, batch), V), chunks joined
+        along the last axis, and the :class:`BatchReport`.
     """
     vt = np.asarray(vt, np.float64)
     batch = vt.shape[1]
     chunk = int(np.clip(CHUNK_ENTRIES // max(net.circuit.n_unknowns, 1), 1, MAX_CHUNK))
-    x = np.empty((net.circuit.n_unknowns, batch))
     steps, cg, corr, fb = (np.zeros(batch, np.int64), np.zeros(batch, np.int64), np.zeros(batch),
                            np.zeros(batch, bool))
     tol_v = tol * np.maximum(np.max(np.abs(vt), axis=0, initial=0.0), 1e-300)
-    solves = 0
+    solves, parts = 0, []
+    if batch == 0:
+        empty = np.zeros((net.circuit.n_unknowns, 0))
+        parts.append(empty if keep is None else keep(empty, vt))
     for start in range(0, batch, chunk):
         cols = slice(start, min(start + chunk, batch))
         solver = _ChunkSolver(net, vt[:, cols], precondition, tol_v[cols], max_cg)
         solver.run(max_newton)
-        x[:, cols] = solver.x
+        x = solver.x
         steps[cols], cg[cols], corr[cols], fb[cols] = solver.steps, solver.cg, solver.correction, ~solver.done
+        for j in np.flatnonzero(~solver.done):  # the inputs the shared factorisation did not finish
+            x[:, j:j + 1], extra = newton(net, vt[:, start + j:start + j + 1], x[:, j:j + 1], fallback_iter)
+            steps[start + j] += extra
         solves += solver.solves
-    for j in np.flatnonzero(fb):               # the inputs the shared factorisation did not finish
-        x[:, j:j + 1], extra = newton(net, vt[:, j:j + 1], x[:, j:j + 1], fallback_iter)
-        steps[j] += extra
-    return x, BatchReport(steps, cg, corr, fb, tol_v, solves)
+        parts.append(x if keep is None else keep(x, vt[:, cols]))
+    return np.concatenate(parts, axis=-1), BatchReport(steps, cg, corr, fb, tol_v, solves)
 
 
 class _ChunkSolver:
