@@ -9,6 +9,9 @@ See ``examples/experiments/*.toml`` for complete files. Layout::
                r_wl, r_bl, r_source, r_sense, r_on_transistor   # ohm
     [program]  scheme, tolerance, target ("random" | "checkerboard" | "CSV path", siemens), amplitude
     [[steps]]  kind = "read" (voltage) | "bake" (seconds, kelvin) | "idle" (seconds) | "cycle" (n)
+
+Every value is checked when the file is loaded; an error names the file, the key and the form that
+was expected. ``device`` is resolved by the one model registry (``cosim.devices.registry``).
 """
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim.devices.registry import make_device, resolve_device
 from cosim.sim import SCHEMES, Engine
+from cosim.validate import check_memory, check_range, positive_int, read_text, real_scalar
 
 ARRAY_KEYS = {"rows", "cols", "cell", "device", "seed", "r_wl", "r_bl", "r_source", "r_sense", "r_on_transistor"}
 PROGRAM_KEYS = {"scheme", "tolerance", "target", "amplitude"}
 STEP_KEYS = {"read": {"voltage"}, "bake": {"seconds", "kelvin"}, "idle": {"seconds"}, "cycle": {"n"}}
+RESISTANCE_KEYS = ("r_wl", "r_bl", "r_source", "r_sense", "r_on_transistor")
+CYCLES_MAX = 2 ** 63 - 1          # cycle counters are int64
 
 
 @dataclass
@@ -39,36 +46,40 @@ class Experiment:
     def load(cls, path) -> "Experiment":
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(read_text(path, "experiment file"))
         except FileNotFoundError:
             raise ValueError(f"experiment file not found: {path}") from None
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"{path}: not valid TOML ({err})") from None
-        return cls.from_dict(data, path.parent)
+        try:
+            return cls.from_dict(data, path.parent)
+        except (ValueError, TypeError, MemoryError) as err:
+            raise type(err)(f"{path}: {err}") from None
 
     @classmethod
     def from_dict(cls, data: dict, base_dir: Path = Path(".")) -> "Experiment":
+        if not isinstance(data, dict):
+            raise TypeError(f"an experiment is a TOML document (a table); got {type(data).__name__}")
         unknown = set(data) - {"engine", "array", "program", "steps"}
         if unknown:
             raise ValueError(f"unknown experiment section(s) {sorted(unknown)}; expected engine, array, program, steps")
-        engine = data.get("engine", {})
+        engine = _table("[engine]", data.get("engine", {}))
         if set(engine) - {"temperature"}:
             raise ValueError(f"[engine] takes only 'temperature'; got {sorted(engine)}")
-        array = dict(data.get("array", {}))
+        temperature = _number("[engine] temperature", engine.get("temperature", 300.0), "K", low=0.0, open_low=True)
+        array = dict(_table("[array]", data.get("array", {})))
         _check_keys("[array]", array, ARRAY_KEYS, required={"rows", "cols"})
+        _check_array(array)
         program = data.get("program")
         if program is not None:
-            _check_keys("[program]", program, PROGRAM_KEYS, required={"scheme"})
-            if program["scheme"] not in SCHEMES:
-                raise ValueError(f"[program] scheme must be one of {', '.join(SCHEMES)}; got {program['scheme']!r}")
+            _check_program(_table("[program]", program))
         steps = data.get("steps", [])
+        if not isinstance(steps, list):
+            raise TypeError("steps must be an array of tables, written as [[steps]] sections each with a kind "
+                            f"(read, bake, idle, cycle); got a {'table ([steps])' if isinstance(steps, dict) else type(steps).__name__}")
         for k, step in enumerate(steps):
-            kind = step.get("kind")
-            if kind not in STEP_KEYS:
-                raise ValueError(f"steps[{k}]: kind must be one of {sorted(STEP_KEYS)}; got {kind!r}")
-            _check_keys(f"steps[{k}] ({kind})", {a: b for a, b in step.items() if a != "kind"}, STEP_KEYS[kind],
-                        required=STEP_KEYS[kind] - {"voltage", "kelvin"})
-        return cls(float(engine.get("temperature", 300.0)), array, program, list(steps), base_dir)
+            _check_step(k, step)
+        return cls(temperature, array, program, list(steps), base_dir)
 
     def build(self):
         """A fresh engine and the described array on it."""
@@ -97,6 +108,73 @@ class Experiment:
         return np.loadtxt(path, delimiter=",", ndmin=2)
 
 
+def _table(where: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError(f"{where} must be a table (a [section]); got {type(value).__name__} {value!r}")
+    return value
+
+
+def _number(name: str, value, unit: str = "", low: float | None = None, open_low: bool = False) -> float:
+    value = real_scalar(name, value, unit=unit)
+    check_range(name, value, low=low, low_inclusive=not open_low, unit=unit)
+    return value
+
+
+def _check_array(array: dict) -> None:
+    rows, cols = (positive_int(f"[array] {key}", array[key]) for key in ("rows", "cols"))
+    # conductances, layout resistances, device parameters and state: at least 16 float64 per cell
+    check_memory(f"[array] of {rows} x {cols} cells", 8.0 * 16 * rows * cols)
+    if "seed" in array:
+        positive_int("[array] seed", array["seed"], minimum=0)
+    if array.get("cell", "1R") not in ("1R", "1T1R"):
+        raise ValueError(f"[array] cell must be \"1R\" or \"1T1R\"; got {array['cell']!r}")
+    for key in RESISTANCE_KEYS:
+        if key in array:
+            _number(f"[array] {key}", array[key], "ohm", low=0.0)
+    if "device" in array:
+        try:
+            resolve_device(array["device"])
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"[array] device: {err}") from None
+
+
+def _check_program(program: dict) -> None:
+    _check_keys("[program]", program, PROGRAM_KEYS, required={"scheme"})
+    if not isinstance(program["scheme"], str) or program["scheme"] not in SCHEMES:
+        raise ValueError(f"[program] scheme must be one of {', '.join(SCHEMES)}; got {program['scheme']!r}")
+    if "tolerance" in program:
+        tol = _number("[program] tolerance", program["tolerance"], low=0.0, open_low=True)
+        if tol >= 1:
+            raise ValueError(f"[program] tolerance must be a fraction in (0, 1); got {tol!r}")
+    if "amplitude" in program:
+        _number("[program] amplitude", program["amplitude"], "V", low=0.0, open_low=True)
+    if not isinstance(program.get("target", "random"), str):
+        raise TypeError("[program] target must be \"random\", \"checkerboard\" or the path of a CSV file; "
+                        f"got {program['target']!r}")
+
+
+def _check_step(k: int, step) -> None:
+    if not isinstance(step, dict):
+        raise TypeError(f"steps[{k}] must be a table with a kind (a [[steps]] section); got {type(step).__name__} "
+                        f"{step!r}")
+    kind = step.get("kind")
+    if not isinstance(kind, str) or kind not in STEP_KEYS:
+        raise ValueError(f"steps[{k}]: kind must be one of {sorted(STEP_KEYS)}; got {kind!r}")
+    where = f"steps[{k}] ({kind})"
+    _check_keys(where, {a: b for a, b in step.items() if a != "kind"}, STEP_KEYS[kind],
+                required=STEP_KEYS[kind] - {"voltage", "kelvin"})
+    if "voltage" in step:
+        _number(f"{where} voltage", step["voltage"], "V")
+    if "seconds" in step:
+        _number(f"{where} seconds", step["seconds"], "s", low=0.0)
+    if "kelvin" in step:
+        _number(f"{where} kelvin", step["kelvin"], "K", low=0.0, open_low=True)
+    if "n" in step:
+        n = positive_int(f"{where} n", step["n"], minimum=0)
+        if n > CYCLES_MAX:
+            raise ValueError(f"{where} n must be <= {CYCLES_MAX} (int64 cycle counters); got {n}")
+
+
 def _check_keys(where: str, table: dict, allowed: set, required: set = frozenset()) -> None:
     unknown = set(table) - allowed
     if unknown:
@@ -104,16 +182,6 @@ def _check_keys(where: str, table: dict, allowed: set, required: set = frozenset
     missing = set(required) - set(table)
     if missing:
         raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
-
-
-def make_device(name: str, n: int, seed):
-    """A device array from ``"MODEL:PRESET"`` (e.g. ``"VTEAM:Pt/Hf/Ti"``) or a model name alone."""
-    from cosim.devices import MODELS
-
-    model, _, preset = str(name).partition(":")
-    if model not in MODELS:
-        raise ValueError(f"unknown device model {model!r}; known: {', '.join(MODELS)}")
-    return MODELS[model].preset(preset or None, n=n, rng=seed)
 
 
 def run_experiment(experiment: Experiment, out_dir, log=print) -> dict:

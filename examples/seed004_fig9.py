@@ -9,18 +9,17 @@ Printed: final accuracy per case (mean of the last 3 epochs over seeds) beside t
 pulses per device over training against the devices' endurance, the pulses' energy (1 V, 0.1 us at the
 cell's resistance) and the fraction of pairs with both cells past their slope change t*.
 
-What cosim finds (12 epochs, 3 seeds; see the printout): devices without noise or spread reach the
-ideal BNN (the floor() of the pulse conversion and the two-slope mean model cost nothing); noise
-(RTN + pink) costs a few points; spread costs little on the small perceptron and ~5 points on the
-convolutional net, and everything together ~3 (FC) / ~10 (conv) points: the paper's ordering for
-MNIST / CIFAR-10. Why spread hurts: Table I's m1 is exponential over 200x (3.7e-5 .. 7.6e-3 per pulse),
-so the same pulse count moves some weights 200 times more than others, and the initial |W| (c1 and R0
-spread, ~0.08) must be overcome before a weight can flip; the conv net shares each weight over many
-positions, which makes it more sensitive to these mis-sized updates. Why noise hurts more than in the
-paper on the FC net: one pulse moves W by m1 ~ 7e-4 while a pulsed cell's pink term jumps by ~0.04 and
-RTN by up to 0.5, and digits' 1258 training images give few updates to average it out.
-
-    python examples/seed004_fig9.py [--out out/] [--epochs 12] [--seeds 3] [--hidden 128] [--only fc|conv]
+What cosim finds (12 epochs, 3 seeds, ~2 min here; see the printout): devices without noise or spread
+reach the ideal BNN within ~1.5 points (the floor() of the pulse conversion and the two-slope mean
+model cost little); FC: spread only +0.6, noise only -1.4, everything -3.0 points (paper, MNIST: -0.3,
+-1, -3); conv: spread -4.9, noise -5.5, everything -9.6 (paper, CIFAR-10: -10, -2.5, -10). The
+paper's ordering holds for the FC net; on the conv net noise costs as much as spread here. Why spread
+hurts: Table I's m1 is exponential over 200x (3.7e-5 .. 7.6e-3 per pulse), so the same pulse count
+moves some weights 200 times more than others, and the initial |W| (c1 and R0 spread, ~0.08) must be
+overcome before a weight can flip; a conv weight is shared over many positions, which makes the net
+more sensitive to such mis-sized updates. Why noise costs more on the small conv net than on CIFAR-10:
+one pulse moves W by m1 ~ 7e-4 while a pulsed cell's pink term jumps by ~0.04 and RTN by up to 0.5;
+the conv net has only 4.8k binary weights and digits give 20 updates per epoch to average this out.
 """
 from __future__ import annotations
 

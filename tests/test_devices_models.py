@@ -218,7 +218,7 @@ def test_unknown_preset_and_parameter_name_them(model):
     before = dev.state
     with pytest.raises(ValueError, match="dt must be"):
         dev.simulate(np.ones(3), -1.0)
-    with pytest.raises(ValueError, match="v must be finite"):
+    with pytest.raises(ValueError, match="v must not be NaN"):
         dev.simulate(np.array([0.0, np.nan]))
     assert np.array_equal(dev.state, before)
 

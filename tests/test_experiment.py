@@ -43,6 +43,5 @@ def test_bad_experiments_rejected(data, match):
 
 
 def test_unknown_device_rejected():
-    exp = Experiment.from_dict({"array": {"rows": 2, "cols": 2, "device": "Memristor9000"}})
-    with pytest.raises(ValueError, match="device model"):
-        exp.build()
+    with pytest.raises(ValueError, match=r"\[array\] device: unknown device model 'Memristor9000'; known: VTEAM"):
+        Experiment.from_dict({"array": {"rows": 2, "cols": 2, "device": "Memristor9000"}})

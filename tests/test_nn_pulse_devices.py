@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cosim.devices import VTEAM
+from cosim.devices import VTEAM, LinearIonDrift
 from cosim.nn import DeviceOptimizer
 from cosim.nn.analog import AnalogLinear
 from cosim.nn.data import accuracy, digits_split, torch_threads
@@ -75,6 +75,26 @@ def test_fixed_pulse_set_step_is_the_ode_step():
     assert np.allclose(cells.conductance().numpy(), 1 / (50 + 950 * w / 3e-9), rtol=1e-9)
 
 
+def lid_closed_form(t: np.ndarray, x0: float, v: float, r_on=1000.0, r_off=2000.0, d=10e-9, mu=1e-14) -> np.ndarray:
+    """Linear ion drift without a window under constant V (MODELS.md 1.1): dx/dt = mu R_on V / (D^2 R(x)),
+    R(x) = R_off - (R_off - R_on) x, so R_off x - (R_off - R_on) x^2 / 2 grows linearly in time."""
+    delta = r_off - r_on
+    c = r_off * x0 - delta * x0 ** 2 / 2 + mu * r_on * v / d ** 2 * t
+    x = np.clip((r_off - np.sqrt(np.maximum(r_off ** 2 - 2 * delta * c, 0.0))) / delta, 0.0, 1.0)
+    return 1.0 / (r_on * x + r_off * (1 - x))
+
+
+def test_fixed_pulse_linear_ion_drift_matches_the_constant_voltage_closed_form():
+    model = LinearIonDrift.preset("seed003", n=1, rng=0, window="none")      # R_on 1 kohm, R_off 2 kohm, D 10 nm
+    cells = FixedPulseCells((3,), model, FixedPulse(1.0, 0.1), FixedPulse(-1.0, 0.1), dt=1e-4, g_init=1 / 2000.0)
+    n = np.array([10, 50, 100])
+    cells.apply_pulses(torch.as_tensor(n), Polarity.SET)
+    assert np.allclose(cells.conductance().numpy(), lid_closed_form(n * 0.1, 0.0, 1.0), rtol=2e-4)
+    back = FixedPulseCells((2,), model, FixedPulse(1.0, 0.1), FixedPulse(-1.0, 0.1), dt=1e-4, g_init=1 / 1000.0)
+    back.apply_pulses(torch.tensor([20, 60]), Polarity.RESET)
+    assert np.allclose(back.conductance().numpy(), lid_closed_form(np.array([2.0, 6.0]), 1.0, -1.0), rtol=2e-4)
+
+
 def test_fixed_pulse_rejects_a_pulse_below_threshold():
     model = VTEAM.preset("TEAM", n=1, rng=0)
     with pytest.raises(ValueError, match="set_pulse"):
@@ -127,3 +147,37 @@ def test_analog_sgd_on_soft_bounds_learns_the_digits():
             results[kind] = accuracy(net, data.x_test, data.y_test)
     assert results["digital"] > 0.9
     assert results["devices"] > results["digital"] - 0.06
+
+
+# ---- property tests (hypothesis) --------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from cosim.devices.weak_reset import WeakResetHfOx, WeakResetOptions, WeakResetVariability  # noqa: E402
+from cosim.nn.weak_reset_cells import WeakResetCells, WeakResetComponents  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), schedule=st.lists(st.lists(st.integers(0, 3000), min_size=6, max_size=6),
+                                                       min_size=1, max_size=4))
+def test_weak_reset_cells_read_like_the_numpy_model_for_any_schedule(seed, schedule):
+    """Any pulse schedule: the torch cells (spread, no noise) read as WeakResetHfOx with the same parameters."""
+    cells = WeakResetCells((2, 3), WeakResetComponents.of(spread=True, noise=False), seed=seed, dtype=torch.float64)
+    per_cell = {k: getattr(cells, k).flatten().numpy() for k in ("a", "m1", "c1", "t_star", "m2", "R0")}
+    twin = WeakResetHfOx(6, 0, variability=WeakResetVariability(**per_cell),
+                         options=WeakResetOptions(d2d=True, rtn=False, pink=False))
+    for counts in schedule:
+        cells.apply_pulses(torch.tensor(counts).reshape(2, 3))
+        twin.apply_pulses(np.array(counts))
+    assert np.allclose(cells.resistance().flatten().numpy(), twin.resistance(), rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(gamma=st.one_of(st.just(0.0), st.floats(1e-9, 1.0)), dg_frac=st.floats(1e-3, 0.2), x0=st.floats(0.0, 1.0), n=st.integers(0, 300),
+       up=st.booleans())
+def test_linear_step_closed_form_equals_the_pulse_by_pulse_rule(gamma, dg_frac, x0, n, up):
+    p = LinearStepParams(g_min=1e-6, g_max=1e-4, dg=dg_frac * (1e-4 - 1e-6), gamma_up=gamma, gamma_down=gamma,
+                         g_init=1e-6 + x0 * (1e-4 - 1e-6))
+    cells = LinearStepCells((1,), p, dtype=torch.float64)
+    cells.apply_pulses(torch.tensor([n]), Polarity.SET if up else Polarity.RESET)
+    expected = linear_step_reference(float(cells._x0), n, dg_frac, gamma, up)
+    assert math.isclose(float(cells.x[0]), expected, rel_tol=1e-9, abs_tol=1e-12)

@@ -23,7 +23,7 @@ TESTS = Path(__file__).parent
 def client():
     """One 2-worker process cluster for the module (starting one costs seconds)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with distributed.Client(cluster) as c:
             yield c
 

@@ -25,13 +25,13 @@ from .weak_reset_synapse import DifferentialSynapse2T2R
 from .aging import AgingMode, EnduranceRetentionLaw, PowerLawDrift, ResetStopWindow, TwoStateAging
 from .aging_published import PUBLISHED
 
-MODELS = {"VTEAM": VTEAM, "LinearIonDrift": LinearIonDrift, "StanfordPKU": StanfordPKU, "DataDriven": DataDriven}
+from .registry import MODELS, make_device, resolve_device
 
 __all__ = [
     "DeviceArray", "VTEAM", "VTEAMParams", "VTEAM_PRESETS", "LinearIonDrift", "LinearIonDriftParams",
     "LINEAR_ION_DRIFT_PRESETS", "StanfordPKU", "StanfordPKUParams", "STANFORD_PKU_PRESETS", "DataDriven",
     "DataDrivenParams", "DATA_DRIVEN_PRESETS", "Nonidealities", "Normal", "TruncatedNormal", "LogNormal",
-    "Uniform", "Exponential", "windows", "variability", "MODELS",
+    "Uniform", "Exponential", "windows", "variability", "MODELS", "make_device", "resolve_device",
     "WeakResetHfOx", "WeakResetOptions", "WeakResetVariability", "WeakResetNoise", "WeakResetNominal",
     "WeakResetParams", "DifferentialSynapse2T2R", "EnduranceRetentionLaw", "TwoStateAging", "PowerLawDrift",
     "AgingMode", "ResetStopWindow", "PUBLISHED",

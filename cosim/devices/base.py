@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from cosim.validate import check_range, real_scalar
+from cosim.validate import broadcast_real, check_memory, check_range, index_array, real_array, real_scalar
 
 from . import compiled
 from .nonideal import Faults, Nonidealities, choose_faults, snap_to_levels
@@ -59,7 +59,8 @@ class DeviceArray:
         nonideal = Nonidealities() if nonideal is None else nonideal
         if not isinstance(nonideal, Nonidealities):
             raise ValueError(f"nonideal must be a Nonidealities; got {type(nonideal).__name__}")
-        self._check_shared(params)
+        # per-cell parameters (drawn and in effect), state, kernel table, faults: float64 arrays of n
+        check_memory(f"{type(self).__name__} of n={n} cells", 8.0 * n * (3 * len(fields(params)) + 8))
         self.params = params
         self.n = int(n)
         self.nonideal = nonideal
@@ -92,12 +93,6 @@ class DeviceArray:
         if unknown:
             raise ValueError(f"unknown {cls.__name__} parameter(s) {unknown}; known: {', '.join(known)}")
         return cls(replace(cls.PRESETS[name], **overrides), n, rng, c2c=c2c, nonideal=nonideal)
-
-    def _check_shared(self, params) -> None:
-        """Validate the non-per-cell fields (default: ``dt`` > 0); subclasses extend."""
-        dt = params.dt
-        if not (isinstance(dt, (int, float)) and np.isfinite(dt) and dt > 0):
-            raise ValueError(f"{self.Params.__name__}.dt must be a finite number > 0 s; got {dt!r}")
 
     def _check_c2c(self, c2c) -> dict[str, Distribution]:
         c2c = dict(c2c or {})
@@ -213,18 +208,24 @@ class DeviceArray:
     # ----------------------------------------------------------------- a subset of the cells
     # The event engine drives one row of an array at a time; these work on ``cells`` (indices) only,
     # with the same physics, faults and finite levels as the whole-array methods.
+    # Each validates ``cells`` (integer indices in [0, n), 1-D; not booleans) and the per-cell values
+    # (real, finite, one per cell or a scalar) before it changes anything.
     def state_of(self, cells: np.ndarray) -> np.ndarray:
         """The state of ``cells`` (indices), a copy."""
-        return self._state[cells]
+        return self._state[self._subset(cells)]
 
     def set_state_of(self, cells: np.ndarray, values: np.ndarray) -> None:
         """Set the state of ``cells`` (clipped to their bounds); faulty cells keep theirs."""
+        cells = self._subset(cells)
+        values = broadcast_real(self.STATE_NAME, values, cells.shape, unit=self.STATE_UNIT)
         cell = {k: a[cells] for k, a in self._cell.items()}
         lo, hi = self._state_range(cell)
         self._state[cells] = np.where(self._frozen[cells], self._state[cells], np.clip(values, lo, hi))
 
     def state_for(self, cells: np.ndarray, g: np.ndarray) -> np.ndarray:
         """The state at which ``cells`` read conductance ``g`` (S; noise-free, unquantised), clipped to bounds."""
+        cells = self._subset(cells)
+        g = broadcast_real("g", g, cells.shape, unit="S")
         cell = {k: a[cells] for k, a in self._cell.items()}
         g_off = self._ideal_conductance(self._state_off(cell), cell)
         g_on = self._ideal_conductance(self._state_on(cell), cell)
@@ -234,6 +235,7 @@ class DeviceArray:
 
     def conductance_of(self, cells: np.ndarray, noisy: bool = False) -> np.ndarray:
         """Read conductance (S) of ``cells`` (indices); with read noise if ``noisy``."""
+        cells = self._subset(cells)
         cell = {k: a[cells] for k, a in self._cell.items()}
         v_read = cell[self.V_READ_FIELD]
         s = self._state[cells]
@@ -244,12 +246,16 @@ class DeviceArray:
 
     def rate_of(self, cells: np.ndarray, v: np.ndarray) -> np.ndarray:
         """d(state)/dt of ``cells`` at voltages ``v`` (V, one per cell); no state change."""
+        cells = self._subset(cells)
+        v = broadcast_real("v", v, cells.shape, unit="V")
         cell = {k: a[cells] for k, a in self._cell.items()}
         s = self._state[cells]
         return np.where(self._frozen[cells], 0.0, self._rate(v, s, cell, self._ideal_current(v, s, cell)))
 
     def step_of(self, cells: np.ndarray, v: np.ndarray, dt: float) -> None:
         """Advance ``cells`` by one step of ``dt`` s under voltages ``v`` (V); the others are untouched."""
+        cells = self._subset(cells)
+        v = broadcast_real("v", v, cells.shape, unit="V")
         dt = self._check_dt(dt)
         if self.c2c:
             self._switching_events(v, subset=cells)
@@ -257,6 +263,9 @@ class DeviceArray:
         s = self._state[cells]
         new = self._advance(v, s, cell, dt, self._ideal_current(v, s, cell))
         self._state[cells] = np.where(self._frozen[cells], s, new)
+
+    def _subset(self, cells) -> np.ndarray:
+        return index_array("cells", cells, self.n)
 
     def _observed_subset(self, v, s, i_phys, cells, cell) -> np.ndarray:
         i = i_phys
@@ -308,7 +317,8 @@ class DeviceArray:
             raise ValueError(f"method must be 'fixed' or 'adaptive'; got {method!r}")
         if engine not in ("auto", "numpy"):
             raise ValueError(f"engine must be 'auto' or 'numpy'; got {engine!r}")
-        if not (np.isfinite(rtol) and 0 < rtol < 1):
+        rtol = real_scalar("rtol", rtol)
+        if not 0 < rtol < 1:
             raise ValueError(f"rtol must be in (0, 1); got {rtol!r}")
         if method == "adaptive":
             from .adaptive import simulate_adaptive
@@ -397,17 +407,7 @@ class DeviceArray:
 
     # ----------------------------------------------------------------- validation
     def _as_cells(self, values, name: str) -> np.ndarray:
-        try:
-            arr = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number or an array of shape ({self.n},)") from None
-        if arr.ndim == 0:
-            arr = np.full(self.n, float(arr))
-        if arr.shape != (self.n,):
-            raise ValueError(f"{name} must be a scalar or have shape ({self.n},); got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite; found {int(np.sum(~np.isfinite(arr)))} non-finite entries")
-        return arr.copy()
+        return broadcast_real(name, values, (self.n,))
 
     def _check_dt(self, dt) -> float:
         if dt is None:
@@ -418,10 +418,7 @@ class DeviceArray:
         return float(dt)
 
     def _check_waveform(self, v, dt) -> tuple[np.ndarray, float]:
-        try:
-            volts = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("v must be a numeric array of shape (steps,) or (steps, n)") from None
+        volts = real_array("v", v, finite=False, unit="V")
         if volts.ndim == 1:
             volts = volts[:, None]
         elif volts.ndim != 2 or volts.shape[1] != self.n:
@@ -430,6 +427,7 @@ class DeviceArray:
             raise ValueError("v must have at least one sample; got 0")
         if not np.all(np.isfinite(volts)):
             raise ValueError(f"v must be finite; found {int(np.sum(~np.isfinite(volts)))} non-finite samples")
+        check_memory(f"the currents of {volts.shape[0]} steps x {self.n} cells", 8.0 * volts.shape[0] * self.n)
         return np.ascontiguousarray(volts), self._check_dt(dt)
 
     # ----------------------------------------------------------------- model hooks

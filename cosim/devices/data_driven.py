@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Cells, DeviceArray
-from .variability import ParamValue
+from .variability import ParamValue, check_params
 
 __all__ = ["DataDrivenParams", "DataDriven", "DATA_DRIVEN_PRESETS"]
 
@@ -44,6 +44,9 @@ class DataDrivenParams:
     b_n: ParamValue = 2.71689828     # 1/V, current exponent for V <= 0
     v_read: ParamValue = 0.1         # V, read voltage of conductance()
     dt: float = 1e-10                # s, recommended integration step for this set
+
+    def __post_init__(self) -> None:
+        check_params(self)
 
 
 DATA_DRIVEN_PRESETS: dict[str, DataDrivenParams] = {"default": DataDrivenParams()}

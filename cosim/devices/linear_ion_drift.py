@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from .base import Cells, DeviceArray
-from .variability import ParamValue
+from .variability import ParamValue, check_params
 from .windows import WINDOW_NAMES, apply_window
 
 __all__ = ["LinearIonDriftParams", "LinearIonDrift", "LINEAR_ION_DRIFT_PRESETS"]
@@ -36,6 +36,9 @@ class LinearIonDriftParams:
     v_read: ParamValue = 0.1         # V, read voltage of conductance()
     window: Literal["none", "joglekar", "biolek", "prodromakis"] = "biolek"
     dt: float = 1e-4                 # s, recommended integration step for this set
+
+    def __post_init__(self) -> None:
+        check_params(self, {"window": WINDOW_NAMES})
 
 
 LINEAR_ION_DRIFT_PRESETS: dict[str, LinearIonDriftParams] = {
@@ -56,16 +59,12 @@ class LinearIonDrift(DeviceArray):
     SHARED_FIELDS = ("dt", "window")
     KERNEL = "LinearIonDrift"
 
-    def _check_shared(self, params: LinearIonDriftParams) -> None:
-        super()._check_shared(params)
-        if params.window not in WINDOW_NAMES:
-            raise ValueError(f"LinearIonDriftParams.window must be one of {list(WINDOW_NAMES)}; "
-                             f"got {params.window!r}")
-
     def _check_cells(self, c: Cells) -> None:
         for name in ("r_on", "r_off", "d", "mu_v", "p", "j"):
             self._require("LinearIonDrift", name, c[name], c[name] > 0, "> 0")
         self._require("LinearIonDrift", "v_read", c["v_read"], c["v_read"] != 0, "non-zero")
+        self._require("LinearIonDrift", "r_off", c["r_off"], c["r_off"] > c["r_on"],
+                      "> r_on (w = 0 is the high-resistance bound)")
 
     def _state_on(self, c: Cells) -> np.ndarray:
         return c["d"]

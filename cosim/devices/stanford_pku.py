@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Cells, DeviceArray
-from .variability import ParamValue
+from .variability import ParamValue, check_params
 
 __all__ = ["StanfordPKUParams", "StanfordPKU", "STANFORD_PKU_PRESETS", "Q_E", "K_B"]
 
@@ -49,6 +49,9 @@ class StanfordPKUParams:
     a0: ParamValue = 0.25e-9         # m, atomic hopping distance
     gap_noise: ParamValue = 0.0      # m/sqrt(s), Wiener noise of the gap while switching (0 = none)
     dt: float = 1e-10                # s, recommended integration step for this set
+
+    def __post_init__(self) -> None:
+        check_params(self)
 
 
 STANFORD_PKU_PRESETS: dict[str, StanfordPKUParams] = {"default": StanfordPKUParams()}

@@ -12,15 +12,18 @@ global ``np.random`` state is never used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Union
+import numbers
+from dataclasses import dataclass, fields
+from typing import Mapping, Union
 
 import numpy as np
 from scipy import special
 
+from cosim.validate import real_array, real_scalar, check_range
+
 __all__ = [
     "Distribution", "Normal", "TruncatedNormal", "LogNormal", "Uniform", "Exponential",
-    "ParamValue", "sample", "as_generator", "positive_support",
+    "ParamValue", "sample", "as_generator", "positive_support", "check_param_value", "check_params",
 ]
 
 RngLike = Union[None, int, np.integer, np.random.Generator]
@@ -186,6 +189,45 @@ class Exponential(Distribution):
 
 
 ParamValue = Union[float, np.ndarray, Distribution]
+
+
+def check_param_value(name: str, value) -> None:
+    """A per-cell parameter value: a finite real number, a 1-D array of them, or a ``Distribution``.
+
+    Raises TypeError (a string, a boolean, a complex number, another type) or ValueError (NaN, inf, an
+    array that is not 1-D) naming ``name``. The array's length is checked when it is sampled for n cells.
+    """
+    if isinstance(value, Distribution):
+        return
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, (bool, np.bool_)) \
+            and not isinstance(value, (complex, np.complexfloating)):
+        real_scalar(name, value)
+        return
+    arr = real_array(name, value)          # rejects strings, booleans, complex, NaN, inf
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a number, a 1-D array (one value per cell) or a Distribution; "
+                         f"got an array of shape {arr.shape}")
+
+
+def check_params(params, choices: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    """Validate a model's parameter dataclass when it is built (its ``__post_init__`` calls this).
+
+    ``dt`` (if the class has it) must be a finite real number > 0 s; a field named in ``choices`` must be
+    one of its options; every other field is a per-cell value (``check_param_value``). Rules between
+    values (r_off > r_on, threshold signs) are checked per cell when a ``DeviceArray`` samples them.
+    """
+    cls = type(params).__name__
+    choices = choices or {}
+    for f in fields(params):
+        value = getattr(params, f.name)
+        if f.name == "dt":
+            check_range(f"{cls}.dt", real_scalar(f"{cls}.dt", value, unit="s"), low=0.0, low_inclusive=False,
+                        unit="s")
+        elif f.name in choices:
+            if not isinstance(value, str) or value not in choices[f.name]:
+                raise ValueError(f"{cls}.{f.name} must be one of {list(choices[f.name])}; got {value!r}")
+        else:
+            check_param_value(f"{cls}.{f.name}", value)
 
 
 def positive_support(dist: Distribution) -> bool:

@@ -20,10 +20,13 @@ from typing import Literal
 import numpy as np
 
 from .base import Cells, DeviceArray
-from .variability import ParamValue
+from .variability import ParamValue, check_params
 from .windows import WINDOW_NAMES, apply_window
 
 __all__ = ["VTEAMParams", "VTEAM", "VTEAM_PRESETS"]
+
+
+_R_MODELS = {"linear": 0, "exponential": 1}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class VTEAMParams:
     window: Literal["none", "joglekar", "biolek", "prodromakis"] = "none"
     dt: float = 1e-10                # s, recommended integration step for this set
 
+    def __post_init__(self) -> None:
+        check_params(self, {"r_model": tuple(_R_MODELS), "window": WINDOW_NAMES})
+
 
 VTEAM_PRESETS: dict[str, VTEAMParams] = {
     # TEAM parameters as published with MemTorch (seed 003, Fig. 4).
@@ -67,8 +73,6 @@ VTEAM_PRESETS: dict[str, VTEAMParams] = {
                         alpha_on=4.0, alpha_off=4.0, w_on=0.0, w_off=3e-9, r_model="exponential", dt=1e-9),
 }
 
-_R_MODELS = {"linear": 0, "exponential": 1}
-
 
 class VTEAM(DeviceArray):
     """``n`` VTEAM cells; state ``w`` in metres. ``VTEAM.preset("Pt/Hf/Ti", n=100, rng=0)``."""
@@ -81,13 +85,6 @@ class VTEAM(DeviceArray):
     SHARED_FIELDS = ("dt", "r_model", "window")
     KERNEL = "VTEAM"
 
-    def _check_shared(self, params: VTEAMParams) -> None:
-        super()._check_shared(params)
-        if params.r_model not in _R_MODELS:
-            raise ValueError(f"VTEAMParams.r_model must be one of {list(_R_MODELS)}; got {params.r_model!r}")
-        if params.window not in WINDOW_NAMES:
-            raise ValueError(f"VTEAMParams.window must be one of {list(WINDOW_NAMES)}; got {params.window!r}")
-
     def _check_cells(self, c: Cells) -> None:
         req = self._require
         for name in ("r_on", "r_off", "k_off", "alpha_on", "alpha_off", "p", "j"):
@@ -96,6 +93,7 @@ class VTEAM(DeviceArray):
         req("VTEAM", "v_off", c["v_off"], c["v_off"] > 0, "> 0 V")
         req("VTEAM", "k_on", c["k_on"], c["k_on"] < 0, "< 0 m/s")
         req("VTEAM", "w_off", c["w_off"], c["w_off"] > c["w_on"], "> w_on")
+        req("VTEAM", "r_off", c["r_off"], c["r_off"] > c["r_on"], "> r_on (w_off is the high-resistance bound)")
         req("VTEAM", "v_read", c["v_read"], c["v_read"] != 0, "non-zero")
 
     def _state_on(self, c: Cells) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from cosim.devices.pink_noise import PinkNoiseHistory
+from cosim.validate import check_memory
 from cosim.devices.variability import Exponential, LogNormal, Normal, ParamValue, Uniform, as_generator, sample
 
 __all__ = [
@@ -125,6 +126,9 @@ def mean_gap(t, c1, m1, m2, t_star):
     return c1 + m1 * t - (m1 - m2) * excess
 
 
+PULSES_MAX = int(np.iinfo(np.int64).max)   # the cumulative pulse counters are int64 and never wrap
+
+
 def validate_counts(counts, n: int) -> np.ndarray:
     """Pulse counts as an (n,) int64 array: integers >= 0 (a scalar applies to every cell)."""
     arr = np.asarray(counts)
@@ -142,6 +146,9 @@ def validate_counts(counts, n: int) -> np.ndarray:
     if np.any(arr < 0):
         i = int(np.flatnonzero(arr < 0)[0])
         raise ValueError(f"counts must be >= 0; counts[{i}] = {arr[i]}")
+    if np.any(arr > PULSES_MAX):
+        i = int(np.flatnonzero(arr > PULSES_MAX)[0])
+        raise ValueError(f"counts must be <= {PULSES_MAX} (int64 pulse counters); counts[{i}] = {arr[i]}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -163,6 +170,8 @@ class WeakResetHfOx:
                                   ("nominal", nominal, WeakResetNominal)):
             if not isinstance(value, kind):
                 raise ValueError(f"{name} must be a {kind.__name__}; got {type(value).__name__}")
+        # six parameters, state, work buffers and the pink-noise history (pole + 1 rows) per cell
+        check_memory(f"WeakResetHfOx of n={n} cells", 8.0 * n * (14 + noise.pole + 1))
         self.noise, self.options = noise, options
         self._rng = as_generator(rng)
         source = variability if options.d2d else nominal
@@ -188,7 +197,7 @@ class WeakResetHfOx:
         noise through n new white draws shifted into the history. Invalid counts raise ValueError
         before anything changes.
         """
-        counts = validate_counts(counts, self.n)
+        counts = self.checked_counts(counts)
         self.pulses += counts
         if self.options.rtn:
             p_flip = self._switch_probability(counts)
@@ -196,6 +205,16 @@ class WeakResetHfOx:
             self.rtn_state ^= self._flip
         if self._pink is not None:
             self._pink.advance(counts, self._rng)
+
+    def checked_counts(self, counts) -> np.ndarray:
+        """``counts`` validated for ``apply_pulses`` ((n,) int64), including that no counter would wrap."""
+        counts = validate_counts(counts, self.n)
+        room = PULSES_MAX - self.pulses
+        if np.any(counts > room):
+            i = int(np.flatnonzero(counts > room)[0])
+            raise ValueError(f"counts[{i}] = {counts[i]} would overflow cell {i}'s pulse counter "
+                             f"({self.pulses[i]} pulses so far, limit {PULSES_MAX})")
+        return counts
 
     def _switch_probability(self, counts: np.ndarray) -> np.ndarray:
         """(n,) probability that each cell's RTN state flips over its ``counts`` pulses."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cosim.validate import check_range, real_array, real_scalar
 from cosim.devices.variability import as_generator
-from cosim.devices.weak_reset import WeakResetHfOx, WeakResetNoise, WeakResetOptions, WeakResetVariability
+from cosim.devices.weak_reset import PULSES_MAX, WeakResetHfOx, WeakResetNoise, WeakResetOptions, WeakResetVariability
 
 __all__ = ["DifferentialSynapse2T2R", "update_pulse_counts"]
 
@@ -19,12 +20,15 @@ def update_pulse_counts(delta_w, learning_rate: float) -> tuple[np.ndarray, np.n
 
     ``learning_rate`` is in pulses per unit of W (> 0); counts are rounded down, as in the paper.
     """
-    dw = np.asarray(delta_w, dtype=np.float64)
-    if dw.ndim != 1 or not np.all(np.isfinite(dw)):
+    dw = real_array("delta_w", delta_w)
+    if dw.ndim != 1:
         raise ValueError(f"delta_w must be a finite 1-D array; got shape {dw.shape}")
-    if isinstance(learning_rate, bool) or not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate (pulses per unit W) must be finite and > 0; got {learning_rate!r}")
-    n = np.floor(learning_rate * np.abs(dw)).astype(np.int64)
+    learning_rate = real_scalar("learning_rate", learning_rate, unit="pulses per unit W")
+    check_range("learning_rate", learning_rate, low=0.0, low_inclusive=False, unit="pulses per unit W")
+    n = np.floor(learning_rate * np.abs(dw))
+    if np.any(n > PULSES_MAX):
+        raise ValueError(f"learning_rate * |delta_w| must be <= {PULSES_MAX} pulses; got {np.max(n):.3g}")
+    n = n.astype(np.int64)
     return np.where(dw > 0, n, 0), np.where(dw < 0, n, 0)
 
 
@@ -64,6 +68,8 @@ class DifferentialSynapse2T2R:
         to_bl, to_blb = update_pulse_counts(delta_w, learning_rate)
         if to_bl.shape != (self.n,):
             raise ValueError(f"delta_w must have shape ({self.n},); got {to_bl.shape}")
+        self.bl.checked_counts(to_bl)           # both checked before either device changes
+        self.blb.checked_counts(to_blb)
         self.bl.apply_pulses(to_bl)
         self.blb.apply_pulses(to_blb)
         return to_bl, to_blb

@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from cosim.validate import check_range, real_array
+
 __all__ = ["joglekar", "biolek", "prodromakis", "WindowName", "WINDOW_NAMES", "apply_window"]
 
 WindowName = Literal["none", "joglekar", "biolek", "prodromakis"]
@@ -22,28 +24,35 @@ WINDOW_NAMES: tuple[str, ...] = ("none", "joglekar", "biolek", "prodromakis")
 
 
 def _check_positive(name: str, value) -> None:
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"window parameter {name} must be finite and > 0; got {value!r}")
+    arr = real_array(f"window parameter {name}", value)
+    check_range(f"window parameter {name}", arr, low=0.0, low_inclusive=False)
+
+
+def _check_state(x) -> np.ndarray:
+    """``x`` as real numbers in [0, 1]: the window is defined on the normalised state only (outside it
+    the polynomial forms turn negative, e.g. Joglekar(2) = -8, and would drive the state further out)."""
+    arr = real_array("x (normalised state)", x)
+    check_range("x (normalised state)", arr, low=0.0, high=1.0)
+    return arr
 
 
 def joglekar(x, p=1):
-    """Joglekar window ``f(x) = 1 - (2x - 1)^(2p)``: 1 at x = 0.5, 0 at x = 0 and x = 1."""
+    """Joglekar window ``f(x) = 1 - (2x - 1)^(2p)``: 1 at x = 0.5, 0 at x = 0 and x = 1; x in [0, 1]."""
     _check_positive("p", p)
-    return _joglekar(np.asarray(x, dtype=float), p)
+    return _joglekar(_check_state(x), np.asarray(p, dtype=float))
 
 
 def biolek(x, i, p=1):
-    """Biolek window ``f(x, i) = 1 - (x - stp(-i))^(2p)`` with ``stp(z) = 1 for z >= 0, else 0``."""
+    """Biolek window ``f(x, i) = 1 - (x - stp(-i))^(2p)`` with ``stp(z) = 1 for z >= 0, else 0``; x in [0, 1]."""
     _check_positive("p", p)
-    return _biolek(np.asarray(x, dtype=float), np.asarray(i, dtype=float), p)
+    return _biolek(_check_state(x), real_array("i (current)", i, unit="A"), np.asarray(p, dtype=float))
 
 
 def prodromakis(x, p=1, j=1.0):
-    """Prodromakis window ``f(x) = j (1 - ((x - 0.5)^2 + 0.75)^p)``: max ``j (1 - 0.75^p)`` at 0.5."""
+    """Prodromakis window ``f(x) = j (1 - ((x - 0.5)^2 + 0.75)^p)``: max ``j (1 - 0.75^p)`` at 0.5; x in [0, 1]."""
     _check_positive("p", p)
     _check_positive("j", j)
-    return _prodromakis(np.asarray(x, dtype=float), p, j)
+    return _prodromakis(_check_state(x), np.asarray(p, dtype=float), np.asarray(j, dtype=float))
 
 
 # Unchecked forms for the per-step hot path (parameters were validated once, at construction).

@@ -38,10 +38,8 @@ crossbars from netlist graphs.
 """
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import pkgutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,32 +206,13 @@ def _selected_rows(value, layout: CrossbarLayout) -> np.ndarray:
 
 
 def check_device_name(name) -> None:
-    """Validate ``"MODEL"`` / ``"MODEL:PRESET"`` against the device classes of ``cosim.devices``.
-
-    A model is a class defined in a ``cosim.devices`` module; its presets are its ``PRESETS``
-    mapping. When ``cosim.devices`` cannot be imported the name is carried through unchecked.
-    """
+    """Validate ``"MODEL"`` / ``"MODEL:PRESET"`` against the one model registry,
+    ``cosim.devices.registry.MODELS`` (devices is this layer's peer: imported when a name is checked)."""
     if not isinstance(name, str) or not name.split(":", 1)[0]:
         raise ValueError(f"device must be a string 'MODEL' or 'MODEL:PRESET'; got {name!r}")
-    model, _, preset = name.partition(":")
-    try:
-        devices = importlib.import_module("cosim.devices")
-    except ImportError:
-        return
-    found = getattr(devices, model, None)
-    for info in pkgutil.iter_modules(devices.__path__):
-        if found is not None:
-            break
-        try:
-            found = getattr(importlib.import_module(f"cosim.devices.{info.name}"), model, None)
-        except ImportError:
-            continue
-    if not isinstance(found, type):
-        raise ValueError(f"unknown device model {model!r} (no such class in cosim.devices)")
-    presets = getattr(found, "PRESETS", None)
-    if preset and (presets is None or preset not in presets):
-        known = ", ".join(presets) if presets else "none"
-        raise ValueError(f"unknown {model} preset {preset!r}; known: {known}")
+    from cosim.devices.registry import resolve_device
+
+    resolve_device(name)
 
 
 # ---- writing ----------------------------------------------------------------------------------

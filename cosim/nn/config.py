@@ -21,6 +21,7 @@ CELLS = ("1R", "1T1R")
 INPUT_ENCODINGS = ("bipolar", "two-phase")
 SCALES = ("tile", "column")
 ENCODINGS = ("analog", "bit-sliced")
+MAX_CONVERTER_BITS = 32   # DAC / ADC resolution bound: 2^31 levels are exact in float32 and float64
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,13 @@ class ArrayConfig:
         cell "1R" or "1T1R"; r_transistor the 1T1R access transistor when on.
     Periphery:
         v_read: V, read voltage at full-scale input.
-        dac_bits: input DAC resolution (None = exact voltages); bipolar needs >= 2 bits.
+        dac_bits: input DAC resolution (None = exact voltages); bipolar needs >= 2 bits; at most
+            MAX_CONVERTER_BITS (the levels are computed in floating point).
         dac_range: activation value mapped to v_read (larger inputs saturate); None = each input
             vector is scaled by its own max |x| (dynamic range, undone digitally).
         input_encoding: "bipolar" (signed voltages, one read) or "two-phase" (positive part, then
             negative part, each a non-negative read; results subtracted).
-        adc_bits: per-tile output ADC resolution, signed (None = exact currents); >= 2.
+        adc_bits: per-tile output ADC resolution, signed (None = exact currents); 2..MAX_CONVERTER_BITS.
         adc_range: A, fixed ADC full scale per tile; None = calibrated: the tile's worst-case
             column current at full-scale input, or what ``calibrate_adc`` measured on data.
     Bit-sliced encoding (seed 002; double-column only; see :mod:`cosim.nn.lut`):
@@ -138,8 +140,8 @@ class ArrayConfig:
             raise ValueError(f"stuck_on + stuck_off must be <= 1; got {self.stuck_on + self.stuck_off}")
         _real("clip_percentile", self.clip_percentile, low=0.0, high=100.0, low_open=True)
         _optional_int("states", self.states, 2)
-        _optional_int("dac_bits", self.dac_bits, 2 if self.input_encoding == "bipolar" else 1)
-        _optional_int("adc_bits", self.adc_bits, 2)
+        _optional_int("dac_bits", self.dac_bits, 2 if self.input_encoding == "bipolar" else 1, MAX_CONVERTER_BITS)
+        _optional_int("adc_bits", self.adc_bits, 2, MAX_CONVERTER_BITS)
         for name in ("dac_range", "adc_range"):
             if getattr(self, name) is not None:
                 _real(name, getattr(self, name), low=0.0, low_open=True)
@@ -235,6 +237,7 @@ def _real(name: str, value, low: float | None = None, high: float | None = None,
         raise ValueError(f"{name} must be <= {high}; got {value!r}")
 
 
-def _optional_int(name: str, value, minimum: int) -> None:
-    if value is not None and (not _is_int(value) or value < minimum):
-        raise ValueError(f"{name} must be None or an integer >= {minimum}; got {value!r}")
+def _optional_int(name: str, value, minimum: int, maximum: int | None = None) -> None:
+    if value is not None and (not _is_int(value) or value < minimum or (maximum is not None and value > maximum)):
+        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ValueError(f"{name} must be None or an integer {bound}; got {value!r}")

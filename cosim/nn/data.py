@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,18 +76,35 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Digits:
 
 
 def digits_mlp(hidden: int = 32, seed: int = 0) -> nn.Sequential:
-    """64 -> hidden -> 10 perceptron with a ReLU (initialised with ``seed``)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    """64 -> hidden -> 10 perceptron with a ReLU (initialised from ``seed``; the global RNG is untouched)."""
+    meta = dict(device="meta")      # built without drawing from the global RNG; ``initialise`` draws
+    return initialise(nn.Sequential(nn.Linear(64, hidden, **meta), nn.ReLU(), nn.Linear(hidden, 10, **meta)), seed)
 
 
 def digits_cnn(channels: tuple[int, int] = (8, 16), seed: int = 0) -> nn.Sequential:
     """Two 3 x 3 convolutions with ReLU and 2 x 2 max-pooling, then a linear classifier; input (N, 1, 8, 8)."""
-    torch.manual_seed(seed)
     c1, c2 = channels
-    return nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(c2 * 4, 10))
+    meta = dict(device="meta")
+    return initialise(nn.Sequential(nn.Conv2d(1, c1, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2),
+                                    nn.Conv2d(c1, c2, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2),
+                                    nn.Flatten(), nn.Linear(c2 * 4, 10, **meta)), seed)
+
+
+@torch.no_grad()
+def initialise(model: nn.Module, seed: int) -> nn.Module:
+    """Redraw every Linear / Conv layer's parameters with torch's default law (weights Kaiming-uniform
+    with a = sqrt(5), biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))) from a local ``torch.Generator`` seeded
+    with ``seed``, in module order: reproducible, and the caller's global torch RNG is not touched."""
+    gen = torch.Generator().manual_seed(seed)
+    model = model.to_empty(device="cpu") if any(p.is_meta for p in model.parameters()) else model
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=gen)
+            if module.bias is not None:
+                fan_in = module.weight[0].numel()
+                bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(module.bias, -bound, bound, generator=gen)
+    return model
 
 
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 30, batch: int | None = 64,

@@ -8,6 +8,12 @@ original layer's computation, and ``digital = True`` makes ``forward`` use it (A
 Convolutions are unrolled (im2col) into one matrix per group; a group's tiles see one patch per row.
 
 After changing the weights (training), call :meth:`MemristiveLayer.program` to write them again.
+
+Inputs: the hardware forward takes a real floating torch tensor whose values are all finite (a
+DAC cannot encode NaN or inf); anything else raises TypeError / ValueError instead of flowing NaN
+through (ideal and circuit modes) or failing inside the solver (nonlinear mode): all three modes
+agree. With ``digital = True`` the layer is the torch layer and behaves as torch does. An empty
+batch gives an empty output, as in torch.
 The output is ``gain * hardware + offset + bias`` per output channel; ``gain`` / ``offset`` are
 buffers set by :func:`cosim.nn.patch.tune`.
 """
@@ -26,12 +32,21 @@ from cosim.nn.engine_bridge import EngineCells
 from cosim.nn.mapping import TileGrid
 from cosim.nn.programming import Programmer, fabricate, programmer_for
 from cosim.nn.tiles import TiledMatrix
+from cosim.validate import check_memory
 
 __all__ = ["MemristiveLayer", "MemristiveLinear", "MemristiveConv1d", "MemristiveConv2d"]
 
 
 def _rng(seed: int, key: tuple[int, ...], stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(key) + (stream,)))
+
+
+def check_input(x) -> None:
+    """A layer input must be a real floating torch tensor (TypeError otherwise)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"input must be a torch.Tensor; got {type(x).__name__} (convert with torch.as_tensor)")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"input must be a real floating tensor (float32 / float64); got {x.dtype}")
 
 
 class MemristiveLayer(nn.Module):
@@ -58,6 +73,13 @@ class MemristiveLayer(nn.Module):
             raise ValueError(f"cfg must be an ArrayConfig; got {type(cfg).__name__}")
         if programmer is not None and not isinstance(programmer, Programmer):
             raise ValueError(f"programmer must implement program(target_g, cells, rng); got {type(programmer).__name__}")
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"a memristive layer needs >= 1 input and >= 1 output per group (a crossbar has "
+                             f"rows and columns); got {n_in} inputs and {n_out} outputs")
+        grid = TileGrid.for_config(groups, n_in, n_out, cfg)
+        # conductances, programmed copy, cell bounds, draws and transfer matrices: ~8 float64 per cell
+        check_memory(f"{type(self).__name__} on {int(np.prod(grid.cells_shape))} cells "
+                     f"(tiles of {cfg.tile[0]}x{cfg.tile[1]})", 8.0 * 8 * float(np.prod(grid.cells_shape)))
         self.weight = weight
         self.bias = bias
         n_channels = groups * n_out
@@ -70,7 +92,6 @@ class MemristiveLayer(nn.Module):
         self.aging: AgingModel | None = aging
         self.history = AgingHistory()
         self._program_rng = _rng(cfg.seed, self.key, self.PROGRAM)
-        grid = TileGrid.for_config(groups, n_in, n_out, cfg)
         self.tiles = TiledMatrix(grid, cfg, fabricate(grid.cells_shape, cfg, _rng(cfg.seed, self.key, self.FABRICATE)),
                                  read_seed=self._read_seed())
         self.clock: EngineCells | None = EngineCells(self.tiles) if aging is None else None
@@ -152,6 +173,7 @@ class MemristiveLayer(nn.Module):
 
     def forward_hardware(self, x: torch.Tensor) -> torch.Tensor:
         """Output through DAC, tiles and ADC, then gain, offset and the digital bias."""
+        check_input(x)
         rows, ctx = self.to_rows(x)
         y = self._channels_last(self.tiles.forward(rows)) * self.gain + self.offset
         if self.bias is not None:
@@ -168,7 +190,7 @@ class MemristiveLayer(nn.Module):
     @staticmethod
     def _channels_last(y: torch.Tensor) -> torch.Tensor:
         """(groups, N, n_out) -> (N, groups * n_out)."""
-        return y.transpose(0, 1).reshape(y.shape[1], -1)
+        return y.transpose(0, 1).reshape(y.shape[1], y.shape[0] * y.shape[2])
 
     # ---- state_dict ------------------------------------------------------------------------------
     def get_extra_state(self) -> dict:
@@ -286,12 +308,12 @@ class _MemristiveConv(MemristiveLayer):
         cols = F.unfold(x4, k, dilation=d, stride=s)                      # (B, C*K, L)
         batch, _, n_pos = cols.shape
         out_spatial = tuple((x4.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))[2 - self.dims:]
-        rows = cols.transpose(1, 2).reshape(batch * n_pos, self.groups, -1).transpose(0, 1)
+        rows = cols.transpose(1, 2).reshape(batch * n_pos, self.groups, cols.shape[1] // self.groups).transpose(0, 1)
         return rows, (batch, out_spatial, unbatched)
 
     def from_rows(self, y: torch.Tensor, ctx: tuple) -> torch.Tensor:
         batch, out_spatial, unbatched = ctx
-        y = y.reshape(batch, -1, self.out_channels).transpose(1, 2).reshape((batch, self.out_channels) + out_spatial)
+        y = y.reshape(batch, math.prod(out_spatial), self.out_channels).transpose(1, 2).reshape((batch, self.out_channels) + out_spatial)
         return y[0] if unbatched else y
 
     def forward_digital(self, x: torch.Tensor) -> torch.Tensor:

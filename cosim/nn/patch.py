@@ -18,8 +18,9 @@ from torch import nn
 
 from cosim.nn.aging import AgingModel
 from cosim.nn.config import ArrayConfig
-from cosim.nn.layers import MemristiveConv1d, MemristiveConv2d, MemristiveLayer, MemristiveLinear
+from cosim.nn.layers import MemristiveConv1d, MemristiveConv2d, MemristiveLayer, MemristiveLinear, check_input
 from cosim.nn.programming import Programmer
+from cosim.validate import positive_int, real_scalar
 
 __all__ = ["SUPPORTED_LAYERS", "patch_model", "memristive_layers", "tune", "calibrate_adc", "program_model",
            "bake", "cycle", "digital"]
@@ -124,21 +125,32 @@ def tune(model: nn.Module, n_samples: int = 512, low: float = 0.0, high: float =
     input vectors it receives when the model runs digitally on ``data`` instead. Returns each
     layer's relative RMS error after the fit.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        raise ValueError(f"n_samples must be an integer >= 2; got {n_samples!r}")
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"need finite low < high; got low={low}, high={high}")
+    positive_int("n_samples", n_samples, minimum=2)
+    low, high = real_scalar("low", low), real_scalar("high", high)
+    if not low < high:
+        raise ValueError(f"need low < high; got low={low}, high={high}")
+    seed = positive_int("seed", seed, minimum=0)
     layers = _layers_or_error(model)
+    if data is not None:
+        check_input(data)
+        if data.shape[0] == 0:
+            raise ValueError("tune needs at least one sample in data; got an empty batch")
+        if not bool(torch.isfinite(data).all()):
+            raise ValueError("data must be finite; found NaN or inf")
     rows = _captured_rows(model, layers, data) if data is not None else {}
     gen = torch.Generator().manual_seed(seed)
-    errors = {}
-    for name, layer in layers:
+    fits = {}
+    for name, layer in layers:                  # every fit first, then every layer updated: all or nothing
         grid = layer.tiles.grid
         if name not in rows:
             r = torch.rand((grid.groups, n_samples, grid.n_in), generator=gen, dtype=torch.float64)
             rows[name] = (low + (high - low) * r).to(dtype=layer.weight.dtype, device=layer.weight.device)
-        errors[name] = _fit_gain_offset(layer, rows[name])
-    return errors
+        fits[name] = _fit_gain_offset(layer, rows[name])
+    for name, layer in layers:
+        gain, offset, _ = fits[name]
+        layer.gain.copy_(gain)
+        layer.offset.copy_(offset)
+    return {name: fit[2] for name, fit in fits.items()}
 
 
 def _captured_rows(model: nn.Module, layers, data: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -157,8 +169,9 @@ def _captured_rows(model: nn.Module, layers, data: torch.Tensor) -> dict[str, to
     return captured
 
 
-def _fit_gain_offset(layer: MemristiveLayer, rows: torch.Tensor) -> float:
-    """Least-squares gain and offset per output channel on input vectors ``rows``; the relative RMS error left."""
+def _fit_gain_offset(layer: MemristiveLayer, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Least-squares (gain, offset) per output channel on input vectors ``rows``, and the relative RMS
+    error left; the layer is not changed."""
     hardware, digital_out = layer.raw_rows(rows)
     h_mean, d_mean = hardware.mean(0), digital_out.mean(0)
     h_c, d_c = hardware - h_mean, digital_out - d_mean
@@ -167,10 +180,11 @@ def _fit_gain_offset(layer: MemristiveLayer, rows: torch.Tensor) -> float:
     ok = var > 1e-12 * var.max().clamp(min=torch.finfo(var.dtype).tiny)
     gain = torch.where(ok, cov / torch.where(ok, var, torch.ones_like(var)), torch.ones_like(var))
     offset = d_mean - gain * h_mean
-    layer.gain.copy_(gain)
-    layer.offset.copy_(offset)
+    if not (bool(torch.isfinite(gain).all()) and bool(torch.isfinite(offset).all())):
+        raise OverflowError("tune: the fitted gain or offset is not finite (the layer's inputs or outputs "
+                            "overflowed); scale the inputs")
     resid = digital_out - (gain * hardware + offset)
-    return float(resid.pow(2).mean().sqrt() / digital_out.pow(2).mean().sqrt().clamp(min=1e-30))
+    return gain, offset, float(resid.pow(2).mean().sqrt() / digital_out.pow(2).mean().sqrt().clamp(min=1e-30))
 
 
 @torch.no_grad()
@@ -178,15 +192,23 @@ def calibrate_adc(model: nn.Module, *inputs) -> None:
     """Run ``model(*inputs)`` and set every tile's ADC full scale to the largest |current| it carried.
 
     Layers are calibrated in the order the forward pass reaches them, so each sees inputs produced
-    by already-calibrated layers before it.
+    by already-calibrated layers before it. All or nothing: if any layer (or the forward pass) raises,
+    every layer keeps the ADC ranges it had before the call.
     """
+    layers = _layers_or_error(model)
+    saved = [(layer.tiles, layer.tiles.adc_calibrated) for _, layer in layers]
     handles = []
-    for _, layer in _layers_or_error(model):
+    for _, layer in layers:
         def hook(mod, args):
+            check_input(args[0])
             mod.tiles.calibrate_adc(mod.to_rows(args[0])[0])
         handles.append(layer.register_forward_pre_hook(hook))
     try:
         model(*inputs)
+    except BaseException:
+        for tiles, ranges in saved:
+            tiles.restore_adc(ranges)
+        raise
     finally:
         for h in handles:
             h.remove()

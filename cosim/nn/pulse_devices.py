@@ -134,14 +134,14 @@ class LinearStepParams:
 def affine_steps(x0: torch.Tensor, n: torch.Tensor, step: float, gamma: float) -> torch.Tensor:
     """x after n steps of x <- x + step (1 - gamma x), from x0, in closed form (not clipped).
 
-    gamma > 0: the fixed point is 1/gamma and x_n = 1/gamma - (1/gamma - x0)(1 - step gamma)^n;
+    With q = 1 - step gamma the fixed point is 1/gamma and x_n = x0 + (1 - gamma x0) (1 - q^n) / gamma,
+    evaluated as -expm1(n log1p(-step gamma)) / gamma so that a small gamma loses no digits;
     gamma = 0: x_n = x0 + n step.
     """
     n = n.to(x0.dtype)
     if gamma == 0.0:
         return x0 + n * step
-    fixed = 1.0 / gamma
-    return fixed - (fixed - x0) * torch.pow(torch.as_tensor(1.0 - step * gamma, dtype=x0.dtype, device=x0.device), n)
+    return x0 + (1.0 - gamma * x0) * (-torch.expm1(n * math.log1p(-step * gamma)) / gamma)
 
 
 class LinearStepCells(PulseCells):

@@ -184,15 +184,35 @@ class TiledMatrix:
 
     # ---- forward -------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Hardware product: x (groups, N, n_in) -> (groups, N, n_out), ~ x @ w (weight units)."""
-        if x.dim() != 3 or x.shape[0] != self.grid.groups or x.shape[2] != self.grid.n_in:
-            raise ValueError(f"input must have shape ({self.grid.groups}, N, {self.grid.n_in}); got {tuple(x.shape)}")
+        """Hardware product: x (groups, N, n_in) -> (groups, N, n_out), ~ x @ w (weight units).
+
+        x must be finite (ValueError); an empty batch (N = 0) gives an empty output; an output that
+        overflows (e.g. an enormous v_read) raises OverflowError instead of returning inf / NaN.
+        """
+        self._check_rows(x)
+        if x.shape[1] == 0:
+            return x.new_zeros((x.shape[0], 0, self.grid.n_out))
         scale = periphery.input_scale(x, self.cfg)
         out = None
         for sign, volts in periphery.encode_inputs(x, scale, self.cfg):
+            if not bool(torch.isfinite(volts).all()):
+                raise OverflowError(f"the word-line voltages overflowed {volts.dtype} (v_read = {self.cfg.v_read:g} V); "
+                                    "use a smaller v_read or a float64 model")
             part = self._read_phase(volts)
             out = part if out is None else out + sign * part
-        return out[..., : self.grid.n_out] * scale
+        out = out[..., : self.grid.n_out] * scale
+        if not bool(torch.isfinite(out).all()):
+            raise OverflowError("the hardware output overflowed (inf or NaN from finite inputs); scale v_read, "
+                                "the conductances or the inputs into a finite range")
+        return out
+
+    def _check_rows(self, x: torch.Tensor) -> None:
+        """x must be a finite (groups, N, n_in) tensor."""
+        if x.dim() != 3 or x.shape[0] != self.grid.groups or x.shape[2] != self.grid.n_in:
+            raise ValueError(f"input must have shape ({self.grid.groups}, N, {self.grid.n_in}); got {tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"input must be finite (a DAC cannot encode NaN or inf); found "
+                             f"{int((~torch.isfinite(x)).sum())} non-finite values")
 
     def _read_phase(self, volts: torch.Tensor) -> torch.Tensor:
         """(groups, N, n_in) volts -> (groups, N, out_pad) in weight units per unit input."""
@@ -252,7 +272,12 @@ class TiledMatrix:
         return grid.columns(currents)                            # (groups, rt, N, out_pad)
 
     def calibrate_adc(self, x: torch.Tensor) -> None:
-        """Set each tile's ADC full scale to the largest |current| it carries for inputs x (groups, N, n_in)."""
+        """Set each tile's ADC full scale to the largest |current| it carries for inputs x (groups, N, n_in).
+
+        x must be finite and hold at least one input vector (ValueError, nothing changed)."""
+        self._check_rows(x)
+        if x.shape[1] == 0:
+            raise ValueError("calibrate_adc needs at least one input vector; got an empty batch")
         grid = self.grid
         scale = periphery.input_scale(x, self.cfg)
         peak = np.zeros(grid.tiles_shape)
@@ -260,7 +285,14 @@ class TiledMatrix:
             cur = self.tile_currents(volts).detach().abs().cpu().double().numpy()   # (g, rt, N, out_pad)
             cur = cur.reshape(cur.shape[:3] + (grid.n_col_tiles, grid.block[1]))
             peak = np.maximum(peak, cur.max(axis=(2, 4), initial=0.0))
+        if not np.all(np.isfinite(peak)):
+            raise OverflowError("calibrate_adc: a tile current overflowed; scale v_read or the inputs")
         self.adc_calibrated = np.where(peak > 0, peak, 1.0)
+        self._device.clear()
+
+    def restore_adc(self, ranges: np.ndarray | None) -> None:
+        """Put back ADC ranges saved from ``adc_calibrated`` (undoing a calibration that failed elsewhere)."""
+        self.adc_calibrated = ranges
         self._device.clear()
 
     # ---- serialisation -------------------------------------------------------------------------

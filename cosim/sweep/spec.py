@@ -3,6 +3,7 @@
 A spec is a TOML file::
 
     study = "seed003-fig6"          # a registered study, or "package.module:function"
+    title = "seed 003 Fig. 6"       # optional: the progress bar's label
     seed = 7                        # spec seed: every point's seed derives from it and the point
     [base]                          # configuration shared by every point
     epochs = 8

@@ -126,50 +126,68 @@ def _layers(model):
 
 
 # ---- figure and key numbers ----------------------------------------------------------------------
-PANELS = (("cycles", "mode", "SET-RESET cycles", True), ("bake_s", "kelvin", "bake time (s)", True),
-          ("cell_size_nm", None, "cell size (nm)", False), ("v_stop", None, "RESET stop voltage (V)", False))
+X_AXES = {"cell_size_nm": ("cell size (nm)", False), "v_stop": ("RESET stop voltage (V)", False),
+          "bake_s": ("bake time (s)", True), "cycles": ("SET-RESET cycles", True)}
+SERIES = ("mode", "kelvin", "cycles")
 
 
 def _get(row: dict, name: str):
     return row.get("config." + name, getattr(Seed000Params, name))
 
 
-def _panels(rows: list[dict]) -> list[tuple]:
-    return [p for p in PANELS if len({_get(r, p[0]) for r in rows}) > 1]
+def _layout(rows: list[dict]) -> tuple[str, str | None]:
+    """(x axis, series axis or None): the first varying of X_AXES, and another varying axis."""
+    varies = lambda name: len({_get(r, name) for r in rows}) > 1
+    x = next((name for name in X_AXES if varies(name)), "cycles")
+    return x, next((name for name in SERIES if name != x and varies(name)), None)
+
+
+def _curves(rows: list[dict]) -> tuple[str, dict]:
+    x, series = _layout(rows)
+    curves: dict = {}
+    for r in rows:
+        curves.setdefault(_get(r, series) if series else None, []).append((_get(r, x), r["result.accuracy"]))
+    return x, {k: sorted(v) for k, v in sorted(curves.items(), key=lambda kv: str(kv[0]))}
+
+
+def _label(series: str | None, key) -> str:
+    if series == "kelvin":
+        return f"{key:g} K"
+    if series == "cycles":
+        return f"{key:.0e} cycles"
+    return "accuracy" if series is None else str(key)
 
 
 def figure(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    panels = _panels(rows) or [PANELS[0]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, (axis, series, label, log) in zip(axes[0], panels):
-        keys = sorted({_get(r, series) for r in rows}) if series else [None]
-        for key in keys:
-            pts = sorted((_get(r, axis), r["result.accuracy"]) for r in rows if series is None or _get(r, series) == key)
-            ax.plot(*zip(*pts), "o-", ms=3, label=f"{key:g} K" if isinstance(key, float) else (key or "accuracy"))
-        ax.axhline(rows[0]["result.fresh"], color="k", ls=":", lw=0.8, label="fresh (tuned)")
-        ax.axhline(0.1, color="grey", ls="--", lw=0.8)
-        if log:
-            ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("digits test accuracy")
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7)
-    fig.suptitle("Seed 000 Fig. 6 on the digits: endurance and retention through the engine's laws")
+    x, curves = _curves(rows)
+    series = _layout(rows)[1]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for key, pts in curves.items():
+        ax.plot(*zip(*pts), "o-", ms=3, label=_label(series, key))
+    ax.axhline(rows[0]["result.fresh"], color="k", ls=":", lw=0.8, label="fresh (tuned)")
+    ax.axhline(0.1, color="grey", ls="--", lw=0.8)
+    label, log = X_AXES[x]
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("digits test accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title("Seed 000 Fig. 6 on the digits (the engine's aging laws)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def summary(rows: list[dict]) -> list[str]:
-    lines = [f"fresh tuned accuracy {rows[0]['result.fresh']:.4f} (digital {rows[0]['result.digital']:.4f})"]
-    for axis, series, label, _ in _panels(rows):
-        keys = sorted({_get(r, series) for r in rows}) if series else [None]
-        for key in keys:
-            pts = sorted((_get(r, axis), r["result.accuracy"]) for r in rows if series is None or _get(r, series) == key)
-            lines.append(f"  {label}" + (f" [{key}]" if key is not None else "") + ": "
-                         + ", ".join(f"{x:g}: {a:.3f}" for x, a in pts))
+    x, curves = _curves(rows)
+    series = _layout(rows)[1]
+    lines = [f"fresh tuned accuracy {rows[0]['result.fresh']:.4f} (digital {rows[0]['result.digital']:.4f}); "
+             f"accuracy vs {X_AXES[x][0]}:"]
+    for key, pts in curves.items():
+        lines.append(f"  {_label(series, key)}: " + ", ".join(f"{v:g}: {a:.3f}" for v, a in pts))
     return lines
 
 
