@@ -95,6 +95,9 @@ class DeviceArray:
         return cls(replace(cls.PRESETS[name], **overrides), n, rng, c2c=c2c, nonideal=nonideal)
 
     def _check_c2c(self, c2c) -> dict[str, Distribution]:
+        if c2c is not None and not isinstance(c2c, Mapping):
+            raise TypeError(f"c2c must be a mapping of parameter name -> Distribution of a factor, or None; "
+                            f"got {type(c2c).__name__} {c2c!r}")
         c2c = dict(c2c or {})
         for name, dist in c2c.items():
             if name not in self._base:
@@ -162,6 +165,11 @@ class DeviceArray:
         self._base[name] = np.full(self.n, float(kelvin))
         self._cell[name] = self._base[name].copy()
         self._param_version += 1
+
+    def sinh_law(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cells' I-V as I = (G / b) sinh(b V): per-cell (G in S, b in 1/V) at the present state, for a
+        circuit solver's Newton iteration; None for models whose current is linear in V (then G = I / V)."""
+        return None
 
     @property
     def ambient(self) -> float | None:
