@@ -148,6 +148,11 @@ def cmd_sweep(args) -> int:
     run = sweep.run(out=out, scheduler=args.scheduler, workers=args.workers)
     print(f"ran {run.ran} points ({run.failed} failed), skipped {run.skipped} finished ones, "
           f"in {run.elapsed_s:.1f} s; {run.table.num_rows} rows in {run.path}")
+    ok = [row for row in run.table.to_pylist() if row["status"] == "ok"]
+    if sweep.study.summary is not None and ok:
+        print("\n".join(sweep.study.summary(ok)))
+    if sweep.study.paper:
+        print(f"paper: {sweep.study.paper}")
     return 0
 
 

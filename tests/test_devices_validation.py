@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cosim.devices import (VTEAM, DataDriven, DifferentialSynapse2T2R, LinearIonDrift, LinearIonDriftParams,
-                           Normal, StanfordPKU, Uniform, VTEAMParams, WeakResetHfOx, windows)
+from cosim.devices import (VTEAM, DataDriven, DifferentialSynapse2T2R, EnduranceRetentionLaw, LinearIonDrift,
+                           LinearIonDriftParams, Nonidealities, Normal, StanfordPKU, Uniform, VTEAMParams,
+                           WeakResetHfOx, WeakResetNoise, windows)
 from cosim.devices.weak_reset import PULSES_MAX
 from cosim.validate import set_memory_limit_bytes
 
@@ -241,3 +242,23 @@ def test_malformed_cell_indices_raise_naming_them_and_change_nothing(model, whic
 @given(model=st.sampled_from(range(len(MODELS))), which=st.sampled_from(range(len(DT_CALLS))), bad=bad_dt)
 def test_malformed_time_steps_raise_naming_them_and_change_nothing(model, which, bad):
     check_rejected(MODELS[model](), DT_CALLS[which][1](bad), "dt")
+
+
+@pytest.mark.parametrize("make, exc, words", [
+    (lambda: Nonidealities(read_noise="x"), TypeError, "Nonidealities.read_noise must be"),
+    (lambda: Nonidealities(stuck_on=True), TypeError, "Nonidealities.stuck_on"),
+    (lambda: Nonidealities(r_unformed=1e6 + 1j), TypeError, "Nonidealities.r_unformed must be a real number"),
+    (lambda: Nonidealities(r_unformed=[1e6]), TypeError, "Nonidealities.r_unformed must be a real number"),
+    (lambda: WeakResetNoise(p_high=None), TypeError, "WeakResetNoise.p_high must be a real number"),
+    (lambda: WeakResetNoise(alpha=[1.0, 2.0]), TypeError, "WeakResetNoise.alpha must be a real number"),
+    (lambda: WeakResetNoise(alpha=float("inf")), ValueError, "WeakResetNoise.alpha must be finite"),
+    (lambda: EnduranceRetentionLaw("sudden", p0=1e-9, p1=0.0, p2=46.0, r_stable=2.6e7).resistance(True, 1.0),
+     TypeError, "r0"),
+    (lambda: EnduranceRetentionLaw("sudden", p0=1e-9, p1=0.0, p2=46.0, r_stable=2.6e7).resistance(1e4, 1j),
+     TypeError, "must be real"),
+])
+def test_noise_fault_and_aging_values_are_checked_naming_them(make, exc, words):
+    """Before: these raised numpy's own words ("must be real number, not str", "truth value of an array
+    is ambiguous") or were accepted (True as a proportion, a complex stress with its imaginary part dropped)."""
+    with pytest.raises(exc, match=words):
+        make()

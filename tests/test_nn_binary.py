@@ -250,3 +250,21 @@ def test_bad_updates_are_rejected_before_any_change():
                                         lr=1.0), layer, lr_pulse=10.0)
     with pytest.raises(TypeError, match="torch.optim.Optimizer"):
         DeviceOptimizer("adam", layer, lr_pulse=10.0)
+
+
+def test_mean_model_without_saturation_keeps_slope_m1():
+    comps = WeakResetComponents(spread=False, rtn=False, pink=False, saturation=False)
+    cells = WeakResetCells((1, 2), comps, seed=0, dtype=torch.float64)
+    cells.apply_pulses(torch.tensor([[0, 2000]]))          # far beyond t* = 628
+    gap = cells.gap().numpy()[0]
+    assert math.isclose(gap[1] - gap[0], 2000 * WeakResetNominal().m1, rel_tol=1e-12)
+
+
+def test_state_dict_round_trip_restores_devices_and_weights():
+    a = BinaryLinear(5, 3, spread=True, noise=True, seed=1, dtype=torch.float64)
+    for k in range(3):
+        a.apply_update(torch.full((3, 5), 0.01 * (-1) ** k, dtype=torch.float64), 1000.0)
+    b = BinaryLinear(5, 3, spread=True, noise=True, seed=2, dtype=torch.float64)
+    b.load_state_dict(a.state_dict())
+    assert torch.equal(b.weight, a.weight) and torch.equal(b.pulse_counts, a.pulse_counts)
+    assert torch.allclose(b.resistances, a.resistances, rtol=1e-15)   # nothing cached from b's own cells

@@ -97,3 +97,13 @@ def test_error_grows_with_overlap():
         return rel_err(patch_model(layer, cfg)(x).detach().numpy(), ref)
     binary = [err(lut_overlap=ov) for ov in (0.0, 0.01, 0.1, 0.3)]
     assert binary[0] < 0.01 and all(a < b for a, b in zip(binary, binary[1:]))
+
+
+def test_bit_sliced_circuit_mode_without_parasitics_equals_ideal_mode():
+    torch.manual_seed(5)
+    conv = torch.nn.Conv2d(2, 4, 3, padding=1).double()
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64)
+    base = dict(tile=(16, 32), encoding="bit-sliced", weight_bits=6, levels_per_cell=4, lut_overlap=0.05, seed=2)
+    ideal = patch_model(conv, ArrayConfig(**base))(x).detach().numpy()
+    circuit = patch_model(conv, ArrayConfig(mode="circuit", **base))(x).detach().numpy()
+    assert rel_err(circuit, ideal) < 1e-9

@@ -23,6 +23,8 @@ from typing import Mapping, Protocol
 
 import numpy as np
 
+from cosim.validate import real_array
+
 __all__ = [
     "AgingMode", "AgingLaw", "ResetStopWindow", "EnduranceRetentionLaw", "TwoStateAging", "PowerLawDrift",
 ]
@@ -57,12 +59,7 @@ class AgingLaw(Protocol):
 
 def positive_array(name: str, value, allow_zero: bool = False) -> np.ndarray:
     """``value`` as a float64 array whose entries are finite and > 0 (>= 0 with ``allow_zero``)."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric; got {type(value).__name__}") from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; found {int(np.sum(~np.isfinite(arr)))} non-finite entries")
+    arr = real_array(name, value)      # rejects strings, booleans, complex numbers, NaN and inf
     bad = arr < 0 if allow_zero else arr <= 0
     if np.any(bad):
         first = arr[bad].flat[0]

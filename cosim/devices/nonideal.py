@@ -14,11 +14,12 @@ but every readout (current and read conductance) goes through them.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from cosim.validate import check_range, real_scalar
 
 __all__ = ["Nonidealities", "Faults", "choose_faults", "snap_to_levels"]
 
@@ -41,16 +42,16 @@ class Nonidealities:
         if self.level_spacing not in ("G", "R"):
             raise ValueError(f"Nonidealities.level_spacing must be 'G' or 'R'; got {self.level_spacing!r}")
         for name in ("stuck_on", "stuck_off", "failed_to_form"):
-            p = getattr(self, name)
-            if not (isinstance(p, (int, float)) and math.isfinite(p) and 0.0 <= p <= 1.0):
+            p = real_scalar(f"Nonidealities.{name} (a proportion)", getattr(self, name))
+            if not 0.0 <= p <= 1.0:
                 raise ValueError(f"Nonidealities.{name} must be a proportion in [0, 1]; got {p!r}")
         if self.stuck_on + self.stuck_off + self.failed_to_form > 1.0:
             raise ValueError("Nonidealities: stuck_on + stuck_off + failed_to_form must be <= 1; got "
                              f"{self.stuck_on + self.stuck_off + self.failed_to_form}")
-        if self.r_unformed is not None and not (math.isfinite(self.r_unformed) and self.r_unformed > 0):
-            raise ValueError(f"Nonidealities.r_unformed must be > 0 ohm or None; got {self.r_unformed!r}")
-        if not (math.isfinite(self.read_noise) and self.read_noise >= 0):
-            raise ValueError(f"Nonidealities.read_noise must be >= 0; got {self.read_noise!r}")
+        if self.r_unformed is not None:
+            check_range("Nonidealities.r_unformed", real_scalar("Nonidealities.r_unformed", self.r_unformed, unit="ohm"),
+                        low=0.0, low_inclusive=False, unit="ohm")
+        check_range("Nonidealities.read_noise", real_scalar("Nonidealities.read_noise", self.read_noise), low=0.0)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from cosim.devices.pink_noise import PinkNoiseHistory
-from cosim.validate import check_memory
+from cosim.validate import check_memory, check_range, real_scalar
 from cosim.devices.variability import Exponential, LogNormal, Normal, ParamValue, Uniform, as_generator, sample
 
 __all__ = [
@@ -63,13 +63,12 @@ class WeakResetNoise:
 
     def __post_init__(self) -> None:
         for name in ("p_high", "p_low"):
-            value = getattr(self, name)
+            value = real_scalar(f"WeakResetNoise.{name}", getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"WeakResetNoise.{name} must be a probability in [0, 1]; got {value}")
         if not 0.0 < self.p_high + self.p_low <= 2.0:
             raise ValueError("WeakResetNoise: p_high + p_low must be > 0")
-        if not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValueError(f"WeakResetNoise.alpha must be finite and >= 0; got {self.alpha}")
+        check_range("WeakResetNoise.alpha", real_scalar("WeakResetNoise.alpha", self.alpha), low=0.0)
         if isinstance(self.pole, bool) or not isinstance(self.pole, (int, np.integer)) or self.pole < 0:
             raise ValueError(f"WeakResetNoise.pole must be a non-negative integer; got {self.pole!r}")
 

@@ -76,6 +76,8 @@ class ArrayConfig:
             (2 = one bit per cell, LRS = 1, HRS = 0).
         lut: CSV of measured read resistances per level (None = log-normal levels between r_on and
             r_off); lut_overlap: overlap coefficient of adjacent log-normal levels, in [0, 1).
+        With adc_bits, a tile's ADC digitises the shift-added sum of a weight's digit columns (one
+        converter per weight column, not one per digit column).
     seed: seeds fabrication (spread, faults) and programming noise; same seed, same arrays.
     """
 

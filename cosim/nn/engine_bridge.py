@@ -137,8 +137,8 @@ class EngineProgrammer:
     """Program tiles by full pulse simulation on an engine (slow: every pulse is co-simulated).
 
     Each crossbar's controller sees only its reads, the layout and its own model: the preset at the
-    config's nominal R_on / R_off (not the fabricated cells' own windows), so targets are clipped to the
-    nominal window and a cell whose own window misses its target ends where the scheme leaves it.
+    config's nominal R_on / R_off, not the fabricated cells' own windows (targets are only clipped to
+    what each cell can hold, so the request is physical).
 
     Attributes:
         config: the layer's array configuration (circuit values, cell kind).
@@ -177,7 +177,8 @@ class EngineProgrammer:
             arr = self.engine.array(rows, cols, cell=cfg.cell, device=device, seed=seed, r_wl=cfg.r_wl,
                                     r_bl=cfg.r_bl, r_source=cfg.r_source, r_sense=cfg.r_sense,
                                     r_on_transistor=cfg.r_transistor)
-            arr.program(np.clip(flat_t[k], 1.0 / cfg.r_off, 1.0 / cfg.r_on), scheme=self.scheme,
+            lo, hi = arr.conductance_bounds()     # what the cells can hold: the request stays physical
+            arr.program(np.clip(flat_t[k], lo, hi), scheme=self.scheme,
                         tolerance=self.tolerance, config=self.scheme_config, model=model, progress=show)
             achieved[k] = arr.conductances()
             self.arrays.append(arr)

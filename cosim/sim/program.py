@@ -51,9 +51,10 @@ def check_request(array, target_G, scheme, tolerance, config, amplitude):
     return target, addressed, scheme, config
 
 
-def check_range(target: np.ndarray, addressed: np.ndarray, model: ControllerModel) -> None:
-    """Targets must lie in the controller's model's conductance range."""
-    lo, hi = (b.reshape(target.shape) for b in model.bounds())
+def check_range(target: np.ndarray, addressed: np.ndarray, array) -> None:
+    """Targets must lie in each cell's own conductance range: a request the hardware cannot hold is refused
+    (the controller is not told these ranges; it plans with its model's)."""
+    lo, hi = array.conductance_bounds()
     bad = addressed & ((target < lo * (1 - 1e-9)) | (target > hi * (1 + 1e-9)))
     if bad.any():
         i, j = np.argwhere(bad)[0]
@@ -80,7 +81,7 @@ def run_program(array, target_G, scheme="write-verify", tolerance: float = 0.01,
     """Program ``array`` (see :meth:`cosim.sim.array.Array.program`)."""
     target, addressed, scheme, config = check_request(array, target_G, scheme, tolerance, config, amplitude)
     ctrl_model = build_model(array, model)
-    check_range(target, addressed, ctrl_model)
+    check_range(target, addressed, array)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = _progress_bar(int(addressed.sum()), scheme.value, show)
     view = ControllerView(array, ctrl_model, config.limits, bar)
