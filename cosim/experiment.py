@@ -7,6 +7,8 @@ See ``examples/experiments/*.toml`` for complete files. Layout::
     [engine]   temperature = 300.0                       # K
     [array]    rows, cols, cell ("1R" | "1T1R"), device ("MODEL:PRESET"), seed,
                r_wl, r_bl, r_source, r_sense, r_on_transistor   # ohm
+               or: description = "netlists/broken_line.toml" (an array description, relative to this
+               file) or an embedded [array.description] table in the same format, with seed and device
     [program]  scheme, tolerance, target ("random" | "checkerboard" | "CSV path", siemens), amplitude
     [[steps]]  kind = "read" (voltage) | "bake" (seconds, kelvin) | "idle" (seconds) | "cycle" (n)
 
@@ -23,9 +25,11 @@ import numpy as np
 
 from cosim.devices.registry import make_device, resolve_device
 from cosim.sim import SCHEMES, Engine
+from cosim.sim.defects import array_from_description
 from cosim.validate import check_memory, check_range, positive_int, read_text, real_scalar
 
 ARRAY_KEYS = {"rows", "cols", "cell", "device", "seed", "r_wl", "r_bl", "r_source", "r_sense", "r_on_transistor"}
+DESCRIBED_ARRAY_KEYS = {"description", "device", "seed"}
 PROGRAM_KEYS = {"scheme", "tolerance", "target", "amplitude"}
 STEP_KEYS = {"read": {"voltage"}, "bake": {"seconds", "kelvin"}, "idle": {"seconds"}, "cycle": {"n"}}
 RESISTANCE_KEYS = ("r_wl", "r_bl", "r_source", "r_sense", "r_on_transistor")
@@ -68,8 +72,16 @@ class Experiment:
             raise ValueError(f"[engine] takes only 'temperature'; got {sorted(engine)}")
         temperature = _number("[engine] temperature", engine.get("temperature", 300.0), "K", low=0.0, open_low=True)
         array = dict(_table("[array]", data.get("array", {})))
-        _check_keys("[array]", array, ARRAY_KEYS, required={"rows", "cols"})
-        _check_array(array)
+        if "description" in array:
+            _check_keys("[array] with a description", array, DESCRIBED_ARRAY_KEYS)
+            if "seed" in array:
+                positive_int("[array] seed", array["seed"], minimum=0)
+            if "device" in array:
+                resolve_device(array["device"])
+            array["description"] = _description(array["description"], base_dir)
+        else:
+            _check_keys("[array]", array, ARRAY_KEYS, required={"rows", "cols"})
+            _check_array(array)
         program = data.get("program")
         if program is not None:
             _check_program(_table("[program]", program))
@@ -85,6 +97,13 @@ class Experiment:
         """A fresh engine and the described array on it."""
         eng = Engine(temperature=self.temperature)
         spec = dict(self.array)
+        if "description" in spec:
+            seed = spec.get("seed", 0)
+            device = spec.get("device")
+            if device is not None:
+                rows, cols = spec["description"].layout.rows, spec["description"].layout.cols
+                device = make_device(device, rows * cols, seed)
+            return eng, array_from_description(eng, spec["description"], device=device, seed=seed)
         rows, cols = spec.pop("rows"), spec.pop("cols")
         device = spec.pop("device", None)
         seed = spec.pop("seed", 0)
@@ -182,6 +201,20 @@ def _check_keys(where: str, table: dict, allowed: set, required: set = frozenset
     missing = set(required) - set(table)
     if missing:
         raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
+
+
+def _description(value, base_dir: Path):
+    """An array description named (a TOML path relative to the experiment) or embedded (a table)."""
+    from cosim.netlist.description import parse_description, read_description
+
+    if isinstance(value, dict):
+        return parse_description(value, base_dir)
+    if isinstance(value, str):
+        path = base_dir / value
+        if not path.is_file():
+            raise ValueError(f"[array] description: file not found: {path}")
+        return read_description(path)
+    raise ValueError(f"[array] description must be a file path or a table; got {value!r}")
 
 
 def run_experiment(experiment: Experiment, out_dir, log=print) -> dict:

@@ -31,6 +31,9 @@ def test_mean_gap_is_the_two_slope_law_on_numpy_and_torch():
     assert np.allclose(mean_gap(t, *args), expected, rtol=1e-12, atol=1e-15)
     got = mean_gap(torch.as_tensor(t), *[torch.tensor(a, dtype=torch.float64) for a in args])
     assert np.allclose(got.numpy(), expected, rtol=1e-12, atol=1e-15)
+    far = np.array([10 ** 6])                                   # float32 (the layers' default) far past t*
+    got32 = mean_gap(torch.as_tensor(far), *[torch.tensor(a, dtype=torch.float32) for a in args])
+    assert np.allclose(got32.numpy(), w_mean_paper(far, *args), rtol=1e-6)
 
 
 def _numpy_twin(cells: WeakResetCells) -> WeakResetHfOx:

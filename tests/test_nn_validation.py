@@ -239,3 +239,36 @@ def test_malformed_config_fields_raise_naming_them(bad, field):
         return                                           # None is a valid value of these (off / dynamic)
     with pytest.raises((ValueError, TypeError), match=field):
         ArrayConfig(**{field: bad})
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda m: m.bake("1h", 300.0), TypeError, "seconds must be a real number"),
+    (lambda m: m.bake(1.0, 300j), TypeError, "kelvin must be a real number"),
+    (lambda m: m.bake(-1.0, 300.0), ValueError, "seconds must be >= 0"),
+    (lambda m: m.bake(1.0, 0.0), ValueError, "kelvin must be > 0"),
+    (lambda m: m.cycle(2.5), TypeError, r"n \(cycles\) must be an integer"),
+    (lambda m: m.cycle(-1), ValueError, r"n \(cycles\) must be an integer >= 0"),
+])
+@pytest.mark.parametrize("aging", ["engine", "drift"])
+def test_layer_aging_arguments_are_checked_and_change_nothing(call, exc, words, aging):
+    from cosim.nn.aging import DriftAging
+    layer = patch_model(nn.Linear(4, 2).double(), ArrayConfig(tile=(4, 4)),
+                        aging=None if aging == "engine" else DriftAging())
+    before = snapshot(layer)
+    with pytest.raises(exc, match=words):
+        call(layer)
+    assert snapshot(layer) == before
+
+
+@pytest.mark.parametrize("aging", ["engine", "drift"])
+def test_cycle_counts_never_wrap_whichever_aging_replays_them(aging):
+    """int64 counters: cycle(2**62) twice would wrap to negative; cycle(10**19) does not fit at all."""
+    from cosim.nn.aging import DriftAging
+    layer = patch_model(nn.Linear(4, 2).double(), ArrayConfig(tile=(4, 4)),
+                        aging=None if aging == "engine" else DriftAging())
+    layer.cycle(2**62)
+    before = snapshot(layer)
+    for n in (2**62, 10**19):
+        with pytest.raises(ValueError, match="overflow|past 9223372036854775807"):
+            layer.cycle(n)
+    assert snapshot(layer) == before

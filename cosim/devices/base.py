@@ -163,6 +163,11 @@ class DeviceArray:
         self._cell[name] = self._base[name].copy()
         self._param_version += 1
 
+    def sinh_law(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cells' I-V as I = (G / b) sinh(b V): per-cell (G in S, b in 1/V) at the present state, for a
+        circuit solver's Newton iteration; None for models whose current is linear in V (then G = I / V)."""
+        return None
+
     @property
     def ambient(self) -> float | None:
         """Ambient temperature (K) of the cells (their mean), None for models without one."""

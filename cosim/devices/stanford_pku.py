@@ -92,6 +92,18 @@ class StanfordPKU(DeviceArray):
     def _ideal_current(self, v, g, c: Cells) -> np.ndarray:
         return c["i0"] * np.exp(-g / c["g0"]) * np.sinh(v / c["v0"])
 
+    def sinh_law(self) -> tuple[np.ndarray, np.ndarray]:
+        """I = I0 exp(-g/g0) sinh(V/V0) = (G/b) sinh(b V) with b = 1/V0 and G = I0 exp(-g/g0) / V0 per cell
+        (unformed cells: linear, their fixed conductance)."""
+        c = self._cell
+        g = c["i0"] * np.exp(-self._state / c["g0"]) / c["v0"]
+        b = 1.0 / c["v0"]
+        unformed = self._faults.unformed
+        if unformed.any():
+            g = np.where(unformed, self._unformed_conductance(), g)
+            b = np.where(unformed, 0.0, b)
+        return g, np.broadcast_to(b, g.shape).copy()
+
     def _gamma(self, v, g, c: Cells) -> np.ndarray:
         gamma = c["gamma0"] - c["beta"] * (g / NM) ** 3
         return np.where(gamma * np.abs(v) / c["t_ox"] < c["f_min"], 0.0, gamma)

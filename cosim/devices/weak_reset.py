@@ -116,13 +116,14 @@ def rtn_switch_probabilities(n, p_high: float, p_low: float) -> tuple[np.ndarray
 def mean_gap(t, c1, m1, m2, t_star):
     """Two-slope mean model w_mean(t) = c1 + m1 min(t, t*) + m2 max(t - t*, 0) (dimensionless).
 
-    Written as c1 + m1 t - (m1 - m2) max(t - t*, 0) with operators and ``.clip`` only, so the one
-    law serves numpy arrays (``WeakResetHfOx``) and torch tensors (``cosim.nn``'s device layers) alike.
+    Written as c1 + m2 t + (m1 - m2) min(t, t*), with min(t, t*) = t* - max(t* - t, 0) (no large
+    terms cancel, even in float32 at 1e6 pulses), using operators and ``.clip`` only, so the one law
+    serves numpy arrays (``WeakResetHfOx``) and torch tensors (``cosim.nn``'s device layers) alike.
     t: cumulative pulse count; m1, m2 in 1/pulse; t* in pulses.
     """
-    excess = t - t_star
-    excess = excess.clip(min=0) if hasattr(excess, "clip") else max(excess, 0.0)   # arrays / tensors; scalars
-    return c1 + m1 * t - (m1 - m2) * excess
+    short = t_star - t
+    short = short.clip(min=0) if hasattr(short, "clip") else max(short, 0.0)   # arrays / tensors; scalars
+    return c1 + m2 * t + (m1 - m2) * (t_star - short)
 
 
 PULSES_MAX = int(np.iinfo(np.int64).max)   # the cumulative pulse counters are int64 and never wrap

@@ -88,6 +88,12 @@ def read_description(path) -> ArrayDescription:
         raise ValueError(f"{path}: {exc}") from None
 
 
+def parse_description(doc: dict, folder=".") -> ArrayDescription:
+    """Validate a description given as a dict (a TOML table, e.g. embedded in an experiment file); files it
+    names (a conductance CSV) are looked up in ``folder``."""
+    return _description(doc, Path(folder))
+
+
 def _check_keys(where: str, table, allowed: set) -> dict:
     if not isinstance(table, dict):
         raise ValueError(f"{where} must be a table; got {table!r}")

@@ -25,7 +25,8 @@ from cosim.nn.aging import AgingHistory
 from cosim.nn.config import ArrayConfig
 from cosim.nn.programming import CellArray
 from cosim.sim import Engine
-from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
+from cosim.sim.aging import AgingLaws, AgingState, default_endurance, default_retention
+from cosim.sim.cell_clock import CellClock
 from cosim.sim.engine import check_duration, check_temperature
 
 __all__ = ["EngineProgrammer", "EngineAging", "EngineCells"]
@@ -45,18 +46,19 @@ class EngineCells:
         cfg = tiles.cfg
         self.tiles = tiles
         self.engine = engine if engine is not None else Engine()
-        self.laws = laws if laws is not None else AgingLaws(default_retention(cfg.r_on, cfg.r_off),
-                                                           default_endurance(cfg.r_on, cfg.r_off))
+        laws = laws if laws is not None else AgingLaws(default_retention(cfg.r_on, cfg.r_off),
+                                                      default_endurance(cfg.r_on, cfg.r_off))
         self.cycle_s = check_duration(cycle_s, "cycle_s")
-        self._bake_temperature: float | None = None
-        self.aging = AgingState(1.0 / tiles.g.ravel())
-        self._aged_until = self.engine.now
-        self.engine.hardware.append(self)
+        self.clock = CellClock(self.engine, laws, 1.0 / tiles.g.ravel(), self._age_by)
 
     @property
-    def temperature(self) -> float:
-        """The cells' temperature, K: the bake temperature while baking, else the engine's ambient."""
-        return self.engine.temperature if self._bake_temperature is None else self._bake_temperature
+    def laws(self) -> AgingLaws:
+        return self.clock.laws
+
+    @property
+    def aging(self) -> AgingState:
+        """The cells' aging memory (flat over ``grid.cells_shape``)."""
+        return self.clock.state
 
     @property
     def cycles(self) -> np.ndarray:
@@ -65,71 +67,38 @@ class EngineCells:
 
     def programmed(self) -> None:
         """The tiles were just written: every cell's retention restarts at its present conductance."""
-        self.catch_up()
-        everything = np.ones(self.tiles.g.size, bool)
-        self.aging.reprogrammed(everything, 1.0 / self.tiles.g.ravel())
-
-    def catch_up(self) -> None:
-        """Age the cells from the last catch-up to the engine's ``now`` (retention law)."""
-        seconds = self.engine.now - self._aged_until
-        self._aged_until = self.engine.now
-        if self.laws.retention is not None and seconds > 0:
-            self._age_by(self.aging.retention_factor(self.laws.retention, seconds, self.temperature))
-
-    def ambient_changed(self) -> None:
-        """Mapped cells have no temperature-dependent device model: nothing to pass on."""
+        self.clock.catch_up()
+        self.aging.reprogrammed(np.ones(self.tiles.g.size, bool), 1.0 / self.tiles.g.ravel())
 
     def bake(self, seconds: float, kelvin: float) -> None:
         """Hold the cells at ``kelvin`` K for ``seconds`` s of engine time."""
-        seconds, kelvin = check_duration(seconds, "seconds"), check_temperature(kelvin, "kelvin")
-        self.catch_up()
-        self._bake_temperature = kelvin
-        try:
+        seconds = check_duration(seconds, "seconds")
+        with self.clock.baking(check_temperature(kelvin, "kelvin")):
             self.engine.run(until=self.engine.now + seconds)
-        finally:
-            self._bake_temperature = None
 
     def cycle(self, n: int) -> None:
         """``n`` SET/RESET cycles of every cell: counters, the endurance law, ``n * cycle_s`` on the clock."""
-        everything = np.ones(self.tiles.g.size, bool)
-        n = check_cycles(self.aging.cycles, everything, n)
-        self.catch_up()
+        n = self.clock.cycle(np.ones(self.tiles.g.size, bool), n)
         if n > 0:
-            self._age_by(self.aging.endurance_factor(self.laws.endurance, everything, n))
             self.engine.run(until=self.engine.now + n * self.cycle_s)
-
-    def _age_by(self, factor: np.ndarray) -> None:
-        """Multiply each cell's resistance by ``factor`` within its window; stuck cells stay."""
-        if np.all(factor == 1.0):
-            return
-        tiles = self.tiles
-        g = tiles.g / factor.reshape(tiles.g.shape)
-        g = np.clip(g, tiles.cells.g_off, tiles.cells.g_on)
-        tiles.set_conductances(tiles.cells.hold_faults(g))
 
     def detach(self) -> None:
         """Leave the engine (the tiles were replaced): its clock no longer ages these cells."""
-        self.engine.hardware.remove(self)
+        self.clock.detach()
+
+    def _age_by(self, factor: np.ndarray) -> None:
+        """Multiply each cell's resistance by ``factor`` within its window; stuck cells stay."""
+        tiles = self.tiles
+        g = np.clip(tiles.g / factor.reshape(tiles.g.shape), tiles.cells.g_off, tiles.cells.g_on)
+        tiles.set_conductances(tiles.cells.hold_faults(g))
 
     def state(self) -> dict:
         """The aging memory as arrays (for ``state_dict``)."""
-        a = self.aging
-        return {"r_programmed": a.r_programmed, "equivalent_s": a.equivalent_s, "time_s": a.time_s,
-                "cycles": a.cycles, "pulse_shift": a.pulse_shift, "equivalent_at": a.equivalent_at,
-                "bake_k": -1.0 if self._bake_temperature is None else self._bake_temperature}
+        return self.aging.as_dict()
 
     def load_state(self, state: dict) -> None:
-        """Inverse of :meth:`state` (shapes checked)."""
-        n = self.tiles.g.size
-        arrays = {k: np.asarray(state[k]).copy() for k in ("r_programmed", "equivalent_s", "time_s", "cycles",
-                                                            "pulse_shift")}
-        for k, v in arrays.items():
-            if v.shape != (n,):
-                raise ValueError(f"aging state {k} must have shape ({n},); got {v.shape}")
-        a = self.aging
-        a.r_programmed, a.equivalent_s, a.time_s = arrays["r_programmed"], arrays["equivalent_s"], arrays["time_s"]
-        a.cycles, a.pulse_shift = arrays["cycles"].astype(np.int64), arrays["pulse_shift"]
-        a.equivalent_at = float(state["equivalent_at"])
+        """Inverse of :meth:`state` (shapes checked before anything changes)."""
+        self.aging.load(state)
 
 
 @dataclass

@@ -32,7 +32,9 @@ from cosim.nn.engine_bridge import EngineCells
 from cosim.nn.mapping import TileGrid
 from cosim.nn.programming import Programmer, fabricate, programmer_for
 from cosim.nn.tiles import TiledMatrix
-from cosim.validate import check_memory
+from cosim.validate import check_memory, check_range, positive_int, real_scalar
+
+CYCLES_MAX = 2 ** 63 - 1      # cycle counts are int64 on the engine; the replayed histories keep the same bound
 
 __all__ = ["MemristiveLayer", "MemristiveLinear", "MemristiveConv1d", "MemristiveConv2d"]
 
@@ -134,10 +136,9 @@ class MemristiveLayer(nn.Module):
 
     def bake(self, seconds: float, kelvin: float) -> None:
         """Add a bake of ``seconds`` (s, >= 0) at ``kelvin`` (K, > 0) and re-age the cells."""
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"seconds must be finite and >= 0; got {seconds}")
-        if not (math.isfinite(kelvin) and kelvin > 0):
-            raise ValueError(f"kelvin must be finite and > 0; got {kelvin}")
+        seconds, kelvin = real_scalar("seconds", seconds, unit="s"), real_scalar("kelvin", kelvin, unit="K")
+        check_range("seconds", seconds, low=0.0, unit="s")
+        check_range("kelvin", kelvin, low=0.0, low_inclusive=False, unit="K")
         if self.clock is not None:
             self.clock.bake(seconds, kelvin)
             return
@@ -145,12 +146,14 @@ class MemristiveLayer(nn.Module):
 
     def cycle(self, n: int) -> None:
         """Add ``n`` (>= 0) SET-RESET cycles to every cell and re-age the cells."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be an integer >= 0; got {n!r}")
+        n = positive_int("n (cycles)", n, minimum=0)
         if self.clock is not None:
-            self.clock.cycle(n)
+            self.clock.cycle(n)                 # the engine's int64 counters refuse to wrap
             return
-        self._age(AgingHistory(list(self.history.bakes), self.history.cycles + int(n)))
+        if self.history.cycles + n > CYCLES_MAX:
+            raise ValueError(f"n (cycles) = {n} would take the cycle count past {CYCLES_MAX} (int64, as on an "
+                             f"engine clock); now {self.history.cycles}")
+        self._age(AgingHistory(list(self.history.bakes), self.history.cycles + n))
 
     def _age(self, history: AgingHistory) -> None:
         tiles = self.tiles

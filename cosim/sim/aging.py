@@ -11,7 +11,10 @@ cycle count.
 
 The laws move each cell by a *factor*: the law's resistance after the new stress over its resistance
 before it, applied to the cell's present resistance. So retention and endurance compose, and a cell
-nudged by a small disturb keeps both the nudge and its retention history. Retention restarts only
+nudged by a small disturb keeps both the nudge and its retention history. Wear from switching: every crossing of
+the window midpoint sqrt(G_on G_off) by a co-simulated pulse or read counts half a cycle; a SET and a
+RESET crossing complete one SET/RESET cycle, which advances the cell's counter and applies one cycle of
+the endurance law (as ``cycle(1)`` does). Retention restarts only
 when a cell is reprogrammed: when the pulses since its last restart have moved its conductance by
 more than ``AgingLaws.restart_fraction`` of its window on the log axis, |ln(G/G_restart)| >
 restart_fraction * ln(G_on/G_off) (2 % by default: a half-select disturb of 1e-4 keeps its history, a
@@ -23,6 +26,7 @@ state).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import Enum
 
 import numpy as np
@@ -31,12 +35,20 @@ from cosim.devices.aging import EnduranceRetentionLaw, PowerLawDrift, TwoStateAg
 from cosim.devices.aging_levels import LevelRetention
 
 
-def law_threshold(law, r0: np.ndarray, temperature_k: float) -> np.ndarray | None:
-    """Per-cell stress threshold x_th of ``law`` at ``temperature_k`` (None for laws without one)."""
+@lru_cache(maxsize=256)
+def _threshold_at(law, temperature_k: float) -> float:
+    """x_th of a single-state law (or of the reference of a level law) at ``temperature_k`` (cached: the
+    engine asks at every operation)."""
+    return float(law.threshold(temperature_k))
+
+
+def law_threshold(law, r0: np.ndarray, temperature_k: float) -> np.ndarray | float | None:
+    """Stress threshold x_th of ``law`` at ``temperature_k``: one number for laws whose threshold does not
+    depend on the level, per cell for two-state laws, None for laws without one."""
     if isinstance(law, (EnduranceRetentionLaw, LevelRetention)):
-        return np.broadcast_to(law.threshold(temperature_k), r0.shape).astype(float)
+        return _threshold_at(law, temperature_k)
     if isinstance(law, TwoStateAging):
-        return np.where(law.is_lrs(r0), law.lrs.threshold(temperature_k), law.hrs.threshold(temperature_k))
+        return np.where(r0 < law.r_split, _threshold_at(law.lrs, temperature_k), _threshold_at(law.hrs, temperature_k))
     return None
 
 
@@ -122,6 +134,27 @@ class AgingState:
         self.time_s = np.zeros_like(self.r_programmed)         # time since programming, s
         self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
         self.pulse_shift = np.zeros_like(self.r_programmed)    # ln(G / G at the last restart) from pulses
+        self.crossings = np.zeros(self.r_programmed.shape, dtype=np.int64)   # midpoint crossings not yet a cycle
+
+    ARRAYS = ("r_programmed", "equivalent_s", "time_s", "cycles", "pulse_shift", "crossings")
+
+    def as_dict(self) -> dict:
+        """The memory as arrays (copies) and ``equivalent_at`` (K), for saving."""
+        out = {k: getattr(self, k).copy() for k in self.ARRAYS}
+        out["equivalent_at"] = np.float64(self.equivalent_at)
+        return out
+
+    def load(self, saved: dict) -> None:
+        """Inverse of :meth:`as_dict` (shapes checked before anything changes; a missing "crossings": 0)."""
+        n = self.r_programmed.shape
+        arrays = {k: np.asarray(saved[k] if k in saved or k != "crossings" else np.zeros(n)).copy()
+                  for k in self.ARRAYS}
+        for k, v in arrays.items():
+            if v.shape != n:
+                raise ValueError(f"aging state {k} must have shape {n}; got {v.shape}")
+        for k, v in arrays.items():
+            setattr(self, k, v.astype(np.int64) if k in ("cycles", "crossings") else v.astype(float))
+        self.equivalent_at = float(saved["equivalent_at"])
 
     def reprogrammed(self, cells: np.ndarray, r_now: np.ndarray) -> None:
         """Cells (boolean mask) were just programmed to ``r_now`` (ohm): retention starts again."""
@@ -143,6 +176,17 @@ class AgingState:
         self.reprogrammed(restart, r_now)
         return restart
 
+    def switched(self, cells: np.ndarray, g_before: np.ndarray, g_after: np.ndarray, g_mid: np.ndarray) -> np.ndarray:
+        """Count the crossings of the window midpoint ``g_mid`` (S, per cell) by ``cells`` (indices) moving from
+        ``g_before`` to ``g_after``; every second crossing (a SET and a RESET) completes a cycle. Returns the
+        boolean mask (all cells) of the cells that completed one (their counters are not yet advanced)."""
+        crossed = (g_before > g_mid[cells]) != (g_after > g_mid[cells])
+        self.crossings[cells] += crossed
+        done = np.zeros(self.r_programmed.shape, bool)
+        done[cells] = self.crossings[cells] >= 2
+        self.crossings[done] -= 2
+        return done
+
     def _retention_r(self, law, temperature_k: float) -> np.ndarray:
         """The law's resistance (ohm) at the present retention memory."""
         r0 = self.r_programmed
@@ -159,6 +203,11 @@ class AgingState:
             if np.any(self.equivalent_s > 0):
                 self.equivalent_s = self._re_expressed(law, x_th, temperature_k)
             self.equivalent_at = temperature_k
+        if x_th is not None and np.all(self.equivalent_s + seconds <= x_th):
+            # every cell stays below its threshold, where every threshold law is flat: nothing moves
+            self.time_s += seconds
+            self.equivalent_s = self.equivalent_s + seconds
+            return np.ones_like(r0)
         before = self._retention_r(law, temperature_k)
         self.time_s += seconds
         self.equivalent_s = self.equivalent_s + seconds

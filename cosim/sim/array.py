@@ -8,32 +8,19 @@ operations and the operations' own durations age the cells like an idle period d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
 from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
-from cosim.sim.cosimulate import Bias, CosimConfig, PulseOutcome, check_bias, co_simulate, row_currents, stamp
+from cosim.sim import defects
+from cosim.sim.cell_clock import CellClock
+from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
+                                  disturb, may_move, parse_unselected, row_currents, stamp, stamp_noisy)
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
+from cosim.sim.wear import CycleDrive, cycle_energy
 from cosim.solve.crossbar import Crossbar
 from cosim.validate import real_array
-
-
-class Unselected(str, Enum):
-    """How the lines of unselected cells are biased during a single-cell operation."""
-
-    FLOATING = "floating"    # disconnected
-    GROUNDED = "grounded"    # held at 0 V
-    HALF = "v/2"             # held at V/2
-    THIRD = "v/3"            # word lines at V/3, bit lines at 2V/3
-
-
-def parse_unselected(value) -> Unselected:
-    try:
-        return Unselected(value)
-    except ValueError:
-        raise ValueError(f"unselected must be one of {[u.value for u in Unselected]}; got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -44,16 +31,21 @@ class Timing:
         read_s: duration of one read (one input vector), s.
         read_voltage: default read voltage, V.
         cycle_s: duration of one SET/RESET cycle (two pulses), s.
+        cycle_drive: the pulses of one cycle; ``cycle(n)`` charges n times their energy from the device
+            model (:mod:`cosim.sim.wear`). None: the shortcut records no energy.
     """
 
     read_s: float = 1e-8
     read_voltage: float = 0.1
     cycle_s: float = 2e-7
+    cycle_drive: CycleDrive | None = None
 
     def __post_init__(self) -> None:
         for name in ("read_s", "read_voltage", "cycle_s"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"Timing.{name} must be finite and > 0; got {getattr(self, name)!r}")
+        if self.cycle_drive is not None and not isinstance(self.cycle_drive, CycleDrive):
+            raise TypeError(f"Timing.cycle_drive must be a CycleDrive or None; got {self.cycle_drive!r}")
 
 
 @dataclass
@@ -93,20 +85,16 @@ class Array:
         self.rng = np.random.default_rng(seed)
         g_off, g_on = device.conductance_bounds()
         r_lrs, r_hrs = float(np.median(1.0 / g_on)), float(np.median(1.0 / g_off))
-        self.aging_laws = aging if aging is not None else AgingLaws(default_retention(r_lrs, r_hrs),
-                                                                    default_endurance(r_lrs, r_hrs))
+        laws = aging if aging is not None else AgingLaws(default_retention(r_lrs, r_hrs), default_endurance(r_lrs, r_hrs))
         self.cosim = cosim or CosimConfig()
         self.timing = timing or Timing()
-        self.aging = AgingState(1.0 / self.device.conductance(noisy=False))
         self.trace = Trace()
-        self._bake_temperature: float | None = None
-        self._aged_until = engine.now
-        g_off, g_on = self.device.conductance_bounds()
-        self._window_ln = np.abs(np.log(g_on / g_off))
-        self.ambient_changed()
+        self._window_ln = np.abs(np.log(g_on / g_off))      # the cells' windows, fixed at fabrication
+        self._g_mid = np.sqrt(g_on * g_off)                  # S, the window midpoints (wear counting)
+        self.clock = CellClock(engine, laws, 1.0 / self.device.conductance(noisy=False), self._age_by,
+                               self.device.set_ambient if hasattr(self.device, "set_ambient") else None)
         stamp(self.crossbar, self.device)
         engine.arrays.append(self)
-        engine.hardware.append(self)
 
     # ---- state ------------------------------------------------------------------------------
     @property
@@ -128,7 +116,24 @@ class Array:
     @property
     def temperature(self) -> float:
         """The array's temperature, K: the bake temperature while baking, else the ambient."""
-        return self.engine.temperature if self._bake_temperature is None else self._bake_temperature
+        return self.clock.temperature
+
+    @property
+    def aging(self) -> AgingState:
+        """Per-cell aging memory (programmed resistance, retention stress, cycle counters)."""
+        return self.clock.state
+
+    @property
+    def aging_laws(self) -> AgingLaws:
+        """The laws the cells age by."""
+        return self.clock.laws
+
+    @aging_laws.setter
+    def aging_laws(self, laws: AgingLaws) -> None:
+        if not isinstance(laws, AgingLaws):
+            raise TypeError(f"aging_laws must be AgingLaws; got {type(laws).__name__}")
+        self.clock.catch_up()
+        self.clock.laws = laws
 
     @property
     def cycles(self) -> np.ndarray:
@@ -144,20 +149,10 @@ class Array:
         g_a, g_b = self.device.conductance_bounds()
         return np.minimum(g_a, g_b).reshape(self.shape), np.maximum(g_a, g_b).reshape(self.shape)
 
-    # ---- the clock ages the cells -------------------------------------------------------------
+    # ---- the clock ages the cells (cosim.sim.cell_clock) ----------------------------------------
     def catch_up(self) -> None:
         """Age every cell from the last catch-up to ``now`` at :attr:`temperature` (retention law)."""
-        seconds = self.engine.now - self._aged_until
-        self._aged_until = self.engine.now
-        law = self.aging_laws.retention
-        if law is not None and seconds > 0:
-            self._age_by(self.aging.retention_factor(law, seconds, self.temperature))
-
-    def ambient_changed(self) -> None:
-        """Give the devices the array's temperature (models with an ambient temperature use it)."""
-        set_ambient = getattr(self.device, "set_ambient", None)
-        if set_ambient is not None:
-            set_ambient(self.temperature)
+        self.clock.catch_up()
 
     def _age_by(self, factor: np.ndarray) -> None:
         """Multiply the resistance of the cells whose ``factor`` differs from 1 (clipped to their bounds)."""
@@ -210,8 +205,7 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
             stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
-        after = self.device.conductance_of(cells)
-        self.aging.pulsed(cells, before, after, self._window_ln, self.aging_laws.restart_fraction)
+        self._pulsed(cells, before)
         addressed = [r for r in self._lines(bias.floating_wl, self.rows) if selected[r]]
         self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", addressed,
                                       self._lines(bias.floating_bl, self.cols), np.ravel(bias.v_wl).tolist(),
@@ -238,16 +232,17 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(select_rows)
             try:
-                self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+                stamp_noisy(self.crossbar, self.device)
                 sol = self.crossbar.solve(v)
             finally:
                 stamp(self.crossbar, self.device)
                 if self.is_1t1r:
                     self.crossbar.select_rows(None)
-            sol_currents, power = sol.sense_currents, float(np.sum(sol.power))
+            sol_currents, power = np.nan_to_num(sol.sense_currents, nan=0.0), float(np.sum(sol.power))
         n_vectors = 1 if v.ndim == 1 else v.shape[0]
         duration = self.timing.read_s * n_vectors
-        energy = power * self.timing.read_s
+        biases = [Bias(vec, np.zeros(self.cols)) for vec in np.atleast_2d(v)]
+        energy = self._disturbed(biases, select_rows, power * self.timing.read_s)
         rows = np.flatnonzero(selected).tolist()
         self.trace.append(TraceRecord(self.engine.now, duration, "read", rows, list(range(self.cols)),
                                       v.ravel().tolist() if v.ndim == 1 else [],
@@ -255,6 +250,20 @@ class Array:
                                       energy, self.temperature, note))
         yield self.engine.env.timeout(duration)
         return ReadOutcome(sol_currents, energy)
+
+    def _disturbed(self, biases: list, select_rows, energy_j: float) -> float:
+        """Read disturb (``CosimConfig.read_disturb``): co-simulate the reads' biases for their duration when
+        a cell can move; returns the reads' energy (J; ``energy_j``, that of the static read, otherwise)."""
+        if not (self.cosim.read_disturb and may_move(self.device, biases)):
+            return energy_j
+        before = self.device.conductance(noisy=False)
+        energy = disturb(self.crossbar, self.device, biases, self.timing.read_s, self.cosim, select_rows)
+        self._pulsed(np.arange(self.rows * self.cols), before)
+        return energy
+
+    def _pulsed(self, cells: np.ndarray, before: np.ndarray) -> None:
+        """Tell the clock that ``cells`` moved from conductances ``before`` (retention restarts, wear)."""
+        self.clock.pulsed(cells, before, self.device.conductance_of(cells), self._window_ln, self._g_mid)
 
     def _check_read_voltages(self, V) -> np.ndarray:
         """Word-line read voltages (rows,) or (batch, rows), finite; else an error naming V."""
@@ -276,51 +285,31 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        self.crossbar.set_conductances(self.device.conductance(noisy=True).reshape(self.shape))
+        stamp_noisy(self.crossbar, self.device)
         try:
             sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
         finally:
             stamp(self.crossbar, self.device)
-        energy = float(sol.power) * self.timing.read_s
+        energy = self._disturbed([bias], None, float(sol.power) * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
-                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(sol.sense_currents[col])],
+                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(np.nan_to_num(sol.sense_currents[col], nan=0.0))],
                                       energy, self.temperature, f"cell read, unselected {parse_unselected(unselected).value}"))
         yield self.engine.env.timeout(self.timing.read_s)
-        return ReadOutcome(np.array([sol.sense_currents[col]]), energy, {"solution": sol})
+        return ReadOutcome(np.nan_to_num(np.array([sol.sense_currents[col]]), nan=0.0), energy, {"solution": sol})
 
     def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
         """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
-        mode = parse_unselected(unselected)
-        if not (0 <= row < self.rows and 0 <= col < self.cols):
-            raise ValueError(f"cell ({row}, {col}) is outside the {self.rows}x{self.cols} array")
-        v_wl, v_bl = np.zeros(self.rows), np.zeros(self.cols)
-        fw = fb = None
-        if mode is Unselected.HALF:
-            v_wl[:], v_bl[:] = voltage / 2, voltage / 2
-        elif mode is Unselected.THIRD:
-            v_wl[:], v_bl[:] = voltage / 3, 2 * voltage / 3
-        elif mode is Unselected.FLOATING:
-            fw, fb = np.ones(self.rows, bool), np.ones(self.cols, bool)
-            fw[row], fb[col] = False, False
-        v_wl[row], v_bl[col] = voltage, 0.0
-        return Bias(v_wl, v_bl, fw, fb)
+        return cell_bias(self.rows, self.cols, row, col, voltage, unselected)
 
     def bake_process(self, seconds: float, kelvin: float | None = None, note: str = "bake"):
         """Hold the array at ``kelvin`` (default: ambient) for ``seconds``; apply the retention law."""
         seconds = check_duration(seconds, "bake duration")
         kelvin = None if kelvin is None else check_temperature(kelvin)
-        self.catch_up()
-        self._bake_temperature = kelvin
-        self.ambient_changed()
-        self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
-                                      list(range(self.rows)), list(range(self.cols)),
-                                      temperature_k=self.temperature, note=note))
-        try:
+        with self.clock.baking(kelvin):
+            self.trace.append(TraceRecord(self.engine.now, seconds, "bake" if note == "bake" else "idle",
+                                          list(range(self.rows)), list(range(self.cols)),
+                                          temperature_k=self.temperature, note=note))
             yield self.engine.env.timeout(seconds)
-            self.catch_up()
-        finally:
-            self._bake_temperature = None
-            self.ambient_changed()
 
     def cycle_process(self, n: int, rows=None, cols=None):
         """``n`` SET/RESET cycles of the selected cells (default all): counters and the endurance law."""
@@ -329,12 +318,12 @@ class Array:
         c_idx = np.arange(self.cols) if cols is None else self._indices("cols", cols, self.cols)
         mask[np.ix_(r_idx, c_idx)] = True
         n = check_cycles(self.aging.cycles, mask.ravel(), n)
-        self.catch_up()
-        if n > 0:
-            self._age_by(self.aging.endurance_factor(self.aging_laws.endurance, mask.ravel(), n))
+        drive = self.timing.cycle_drive
+        energy = 0.0 if drive is None or n == 0 else n * cycle_energy(self.device, mask.ravel(), drive, self.timing.cycle_s)
+        self.clock.cycle(mask.ravel(), n)
         duration = n * self.timing.cycle_s
         self.trace.append(TraceRecord(self.engine.now, duration, "cycle", r_idx.tolist(), c_idx.tolist(),
-                                      temperature_k=self.temperature, note=f"{n} cycles"))
+                                      energy_j=energy, temperature_k=self.temperature, note=f"{n} cycles"))
         yield self.engine.env.timeout(duration)
 
     @staticmethod
@@ -345,6 +334,23 @@ class Array:
         if not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1 or np.any((idx < 0) | (idx >= n)):
             raise ValueError(f"{name} must be indices in [0, {n}); got {value!r}")
         return idx
+
+    # ---- defects (cosim.sim.defects) -----------------------------------------------------------
+    def open_cell(self, row: int, col: int) -> None:
+        """Cell (row, col) conducts nothing from now on (recorded in the trace)."""
+        defects.open_cell(self, row, col)
+
+    def short_cell(self, row: int, col: int) -> None:
+        """Cell (row, col) joins its word-line and bit-line nodes from now on (recorded in the trace)."""
+        defects.short_cell(self, row, col)
+
+    def break_line(self, line: str, row: int, col: int) -> None:
+        """Break a segment: "wl" row between columns col and col + 1, or "bl" col between rows row and row + 1."""
+        defects.break_line(self, line, row, col)
+
+    def unreachable_cells(self, select_rows=None) -> np.ndarray:
+        """(rows, cols) True where a cell has no path to any source (it sits at 0 V)."""
+        return defects.unreachable_cells(self, select_rows)
 
     # ---- blocking conveniences ---------------------------------------------------------------
     def pulse(self, v_wl, v_bl=None, width_s: float = 1e-6, floating_wl=None, floating_bl=None,

@@ -11,6 +11,7 @@ single-cell pulse factors the array once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -27,10 +28,13 @@ class CosimConfig:
     Attributes:
         max_change: largest state change of any cell per sub-step, as a fraction of its range.
         max_substeps: a pulse needing more sub-steps than this raises (a runaway or a bad config).
+        read_disturb: reads step the devices under the read bias for the read duration, like a pulse
+            (skipped, at no cost, when no cell can move at the largest voltage the read can put on it).
     """
 
     max_change: float = 0.02
     max_substeps: int = 20000
+    read_disturb: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_change, (int, float)) and 0 < self.max_change <= 1):
@@ -38,6 +42,8 @@ class CosimConfig:
         if isinstance(self.max_substeps, bool) or not isinstance(self.max_substeps, (int, np.integer)) \
                 or self.max_substeps < 1:
             raise ValueError(f"CosimConfig.max_substeps must be an integer >= 1; got {self.max_substeps!r}")
+        if not isinstance(self.read_disturb, bool):
+            raise TypeError(f"CosimConfig.read_disturb must be a bool; got {self.read_disturb!r}")
 
 
 @dataclass
@@ -59,20 +65,69 @@ def check_bias(bias: Bias, rows: int, cols: int) -> Bias:
                 mask("floating_wl", bias.floating_wl, rows), mask("floating_bl", bias.floating_bl, cols))
 
 
+class Unselected(str, Enum):
+    """How the lines of unselected cells are biased during a single-cell operation."""
+
+    FLOATING = "floating"    # disconnected
+    GROUNDED = "grounded"    # held at 0 V
+    HALF = "v/2"             # held at V/2
+    THIRD = "v/3"            # word lines at V/3, bit lines at 2V/3
+
+
+def parse_unselected(value) -> Unselected:
+    try:
+        return Unselected(value)
+    except ValueError:
+        raise ValueError(f"unselected must be one of {[u.value for u in Unselected]}; got {value!r}") from None
+
+
+def cell_bias(rows: int, cols: int, row: int, col: int, voltage: float, unselected) -> Bias:
+    """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
+    mode = parse_unselected(unselected)
+    if not (0 <= row < rows and 0 <= col < cols):
+        raise ValueError(f"cell ({row}, {col}) is outside the {rows}x{cols} array")
+    v_wl, v_bl = np.zeros(rows), np.zeros(cols)
+    fw = fb = None
+    if mode is Unselected.HALF:
+        v_wl[:], v_bl[:] = voltage / 2, voltage / 2
+    elif mode is Unselected.THIRD:
+        v_wl[:], v_bl[:] = voltage / 3, 2 * voltage / 3
+    elif mode is Unselected.FLOATING:
+        fw, fb = np.ones(rows, bool), np.ones(cols, bool)
+        fw[row], fb[col] = False, False
+    v_wl[row], v_bl[col] = voltage, 0.0
+    return Bias(v_wl, v_bl, fw, fb)
+
+
 @dataclass
 class PulseOutcome:
-    """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), and the
-    full operating point at its end (None when the pulse ran in row mode)."""
+    """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), the full
+    operating point at its end (None when the pulse ran in row mode), and the (rows, cols) mask of cells
+    cut off every source (they sat at 0 V; None in row mode, where every cell of the row is driven)."""
 
     energy_j: float
     substeps: int
     sense_currents: np.ndarray
     final: CrossbarSolution | None = None
+    unreachable: np.ndarray | None = None
 
 
-def stamp(crossbar: Crossbar, device) -> None:
-    """Copy the devices' noise-free read conductances into the circuit."""
-    crossbar.set_conductances(device.conductance(noisy=False).reshape(crossbar.shape))
+def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
+    """Copy the devices' I-V into the circuit: a nonlinear law I = (G/b) sinh(b V) where the model has one
+    (``device.sinh_law()``; the circuit is then solved by Newton on the same stamps), else the noise-free
+    read conductances. ``scale``: per-cell factors on G (read noise)."""
+    law = device.sinh_law() if hasattr(device, "sinh_law") else None
+    g, b = (device.conductance(noisy=False), None) if law is None else law
+    if scale is not None:
+        g = g * scale
+    crossbar.set_conductances(g.reshape(crossbar.shape))
+    if b is not None or not crossbar.is_linear:
+        crossbar.set_nonlinearity(0.0 if b is None else b.reshape(crossbar.shape))
+
+
+def stamp_noisy(crossbar: Crossbar, device) -> None:
+    """:func:`stamp` with the devices' read noise (one draw per cell) on G."""
+    stamp(crossbar, device, device.conductance(noisy=True) / device.conductance(noisy=False))
 
 
 def solve(crossbar: Crossbar, bias: Bias) -> CrossbarSolution:
@@ -104,7 +159,7 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         if substeps >= config.max_substeps:
             raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
                                f"({t:.3e} of {width_s:.3e} s done); raise CosimConfig.max_substeps")
-        v_cells = sol.cell_voltages.ravel()
+        v_cells = np.nan_to_num(sol.cell_voltages.ravel(), nan=0.0)   # cells cut off a source sit at 0 V
         speed = np.max(np.abs(effective_rate(device, v_cells, lo, hi)) / span)
         dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
         p_start = float(sol.power)
@@ -114,7 +169,8 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         energy += 0.5 * (p_start + float(sol.power)) * dt
         t += dt
         substeps += 1
-    return PulseOutcome(energy, substeps, sol.sense_currents, sol)
+    unreachable = ~np.isfinite(sol.cell_voltages)
+    return PulseOutcome(energy, substeps, np.nan_to_num(sol.sense_currents, nan=0.0), sol, unreachable)
 
 
 def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
@@ -174,3 +230,32 @@ def row_currents(crossbar: Crossbar, device, row: int, v_row: float, v_bl: np.nd
     u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.array([v_row]),
                             np.asarray(v_bl, float)[None, :])[0]
     return (u - v_bl) * y, g
+
+
+def may_move(device, biases: list[Bias]) -> bool:
+    """Whether any cell could change state under ``biases``: node voltages of a resistive network lie
+    between its lowest and highest source voltage (0 V included), so no cell sees more than their
+    spread; threshold models that do not move at +-spread do not move at all."""
+    volts = np.concatenate([np.concatenate([np.ravel(b.v_wl), np.ravel(b.v_bl)]) for b in biases] + [np.zeros(1)])
+    spread = float(volts.max() - volts.min())
+    if spread == 0.0:
+        return False
+    lo, hi = device.state_bounds()
+    return any(np.any(effective_rate(device, np.full(device.n, v), lo, hi) != 0) for v in (spread, -spread))
+
+
+def disturb(crossbar: Crossbar, device, biases: list[Bias], width_s: float, config: CosimConfig,
+            select_rows=None) -> float:
+    """Co-simulate each bias of ``biases`` for ``width_s`` s in turn (reads that disturb); returns the energy, J.
+    1T1R: ``select_rows`` are on during each."""
+    energy = 0.0
+    for bias in biases:
+        if crossbar.cell.value == "1T1R":
+            crossbar.select_rows(select_rows)
+        try:
+            energy += co_simulate(crossbar, device, bias, width_s, config).energy_j
+        finally:
+            if crossbar.cell.value == "1T1R":
+                crossbar.select_rows(None)
+    stamp(crossbar, device)
+    return energy

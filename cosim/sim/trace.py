@@ -16,8 +16,9 @@ class TraceRecord:
     Attributes:
         time_s: simulated time at which the operation started, s.
         duration_s: how long it took on the clock, s.
-        operation: "pulse", "read", "bake", "idle", "cycle" or "temperature".
-        rows, cols: the selected lines (empty = all / none).
+        operation: "pulse", "read", "bake", "idle", "cycle", "defect" or "temperature".
+        rows, cols: the lines the operation addressed, listed explicitly (a read: the selected rows and
+            every sensed column; a pulse: the driven, selected rows and the driven columns; a bake: all).
         v_wl, v_bl: applied word-line / bit-line voltages, V (empty for operations without bias).
         currents: sense currents read at the end of the operation, A (empty when none).
         energy_j: energy dissipated in every element of the circuit during the operation, J.

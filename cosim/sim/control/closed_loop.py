@@ -126,6 +126,24 @@ class ClosedLoop:
         return release_times(t_need, self.view.limits.width_min_s, grid)
 
 
+def drive_row_cells(view: ControllerView, estimate: RowEstimate, row: int, cols: np.ndarray, wanted: np.ndarray,
+                    g_cols: np.ndarray, width_s: float, note: str):
+    """1T1R: put ``wanted`` (V) on cells (row, cols) for ``width_s`` s, IR drop compensated; when the drives
+    would exceed the drivers' ``v_line_max`` (the word line cannot carry all those cells' current), the
+    live cells are split in halves pulsed one after the other, as a chip shares its current budget."""
+    drive = estimate.drives(row, cols, wanted, g_cols)
+    live = np.flatnonzero(wanted)
+    if np.max(np.abs(drive)) > view.limits.v_line_max and live.size > 1:
+        for part in (live[:live.size // 2], live[live.size // 2:]):
+            share = np.zeros_like(wanted)
+            share[part] = wanted[part]
+            yield from drive_row_cells(view, estimate, row, cols, share, g_cols, width_s, note)
+        return
+    v_bl = np.zeros(view.cols)
+    v_bl[:] = -drive
+    yield from view.pulse(Bias(np.zeros(view.rows), v_bl), width_s, select_rows=[row], note=note)
+
+
 def release_times(t_need: np.ndarray, width_min_s: float, grid: bool = True) -> np.ndarray:
     """See :meth:`ClosedLoop.release_times`; a time closer than ``width_min_s`` to the previous one joins it."""
     on = t_need > 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.sim.control.closed_loop import ControllerResult, release_times
+from cosim.sim.control.closed_loop import ControllerResult, drive_row_cells, release_times
 from cosim.sim.control.config import Bound, OpenLoopConfig, Scheme
 from cosim.sim.control.estimate import RowEstimate
 from cosim.sim.control.view import ControllerView
@@ -87,10 +87,8 @@ class OpenLoop:
             t_done = 0.0
             for t_end in np.unique(t_need[t_need > 0]):
                 wanted = np.where(t_need >= t_end, volts, 0.0)
-                drive = self.row_model.drives(row, np.arange(view.cols), wanted, self.row_model.g_row[row])
-                v_bl = -drive
-                yield from view.pulse(Bias(np.zeros(view.rows), v_bl), t_end - t_done, select_rows=[row],
-                                      note=self.name)
+                yield from drive_row_cells(view, self.row_model, row, np.arange(view.cols), wanted,
+                                           self.row_model.g_row[row], t_end - t_done, self.name)
                 t_done = t_end
             self.pulses[row, sel] += 1
 

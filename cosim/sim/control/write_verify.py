@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.sim.control.closed_loop import ClosedLoop
+from cosim.sim.control.closed_loop import ClosedLoop, drive_row_cells
 from cosim.sim.control.config import WriteVerifyConfig
 from cosim.sim.control.view import ControllerView
 
@@ -70,8 +70,7 @@ class WriteVerify(ClosedLoop):
             live = on & (t_need >= t_end)
             wanted = np.where(live, cell_volts, 0.0)
             if view.is_1t1r:    # every bit line of the row is driven: the others are held at 0 V
-                drive = self.estimate.drives(row, cols, wanted, g_model)
-                yield from self.pulse_row(row, np.arange(view.cols), drive, t_end - t_done)
+                yield from drive_row_cells(view, self.estimate, row, cols, wanted, g_model, t_end - t_done, self.name)
             else:
                 col = int(cols[0])
                 line = self.estimate.line_voltage(row, col, float(wanted[0]), "v/3")
