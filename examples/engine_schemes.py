@@ -47,7 +47,8 @@ def main(argv=None):
         for scheme in schemes:
             t0 = time.perf_counter()
             rep = run(args.size, cell, scheme)
-            print(f"{args.size}x{args.size} {cell} {scheme:>12} ({time.perf_counter() - t0:.1f} s wall): {rep.summary()}")
+            wall = time.perf_counter() - t0
+            print(f"{args.size}x{args.size} {cell} {scheme:>12} ({wall:.1f} s wall): {rep.summary()}")
             reports.append(rep)
         x = np.arange(len(schemes))
         axes[k, 0].bar(x, [100 * r.success_rate for r in reports], color="C0")

@@ -211,7 +211,8 @@ def test_engine_pulse_with_low_rank_updates_equals_refactoring_every_substep():
     outcomes = []
     for policy in (LowRankPolicy(), LowRankPolicy(max_rank=0)):
         eng = Engine()
-        arr = eng.array(12, 12, cell="1R", seed=4, device=VTEAM.preset("Pt/Hf/Ti", n=144, rng=4), r_wl=1.0, r_bl=1.0)
+        arr = eng.array(12, 12, cell="1R", seed=4, device=VTEAM.preset("Pt/Hf/Ti", n=144, rng=4),
+                        r_wl=1.0, r_bl=1.0)
         arr.crossbar.low_rank = policy
         lo, hi = arr.conductance_bounds()
         arr.device.set_conductance(np.sqrt(lo * hi).ravel())

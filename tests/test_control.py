@@ -92,7 +92,8 @@ def test_ispp_amplitudes_follow_the_ladder():
                                          ("1T1R", "ispp")])
 def test_closed_loop_schemes_reach_tolerance_with_wires(cell, scheme):
     eng = Engine()
-    arr = eng.array(4, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=2), seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(4, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=16, rng=2),
+                    seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     rep = arr.program(random_targets(arr, 1), scheme=scheme, tolerance=0.02, progress=False)
     assert rep.success_rate == 1.0 and rep.n_untouched == 0
     assert rep.energy == pytest.approx(arr.trace.total_energy(), rel=1e-12)
@@ -140,7 +141,8 @@ def test_open_loop_reads_nothing_and_skips_no_cell_by_its_hidden_state():
 
 def test_nan_targets_leave_cells_alone():
     eng = Engine()
-    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=2), seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=2),
+                    seed=2, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     target = random_targets(arr, 2)
     target[1, :] = np.nan
     g_before = arr.conductances()
@@ -152,7 +154,8 @@ def test_nan_targets_leave_cells_alone():
 def test_pulse_limits_are_respected_and_clipped_pulses_counted():
     """Pt/Hf/Ti (100 ohm) behind 1 kohm transistors needs ~8 V drives; the drivers give 3 V."""
     eng = Engine()
-    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=3), seed=3, r_wl=1.0, r_bl=1.0, r_on_transistor=1e3)
+    arr = eng.array(3, 3, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=9, rng=3),
+                    seed=3, r_wl=1.0, r_bl=1.0, r_on_transistor=1e3)
     limits = PulseLimits(width_min_s=2e-9, width_max_s=1e-2, v_line_max=3.0)
     rep = arr.program(random_targets(arr, 3), scheme="write-verify", tolerance=0.02,
                       config=WriteVerifyConfig(limits=limits, max_pulses=8), progress=False)
@@ -165,7 +168,8 @@ def test_pulse_limits_are_respected_and_clipped_pulses_counted():
 @pytest.mark.parametrize("cell,scheme", [("1R", s) for s in SCHEMES_1R] + [("1T1R", s) for s in SCHEMES_1T1R])
 def test_crossbar_holds_the_devices_state_after_every_scheme(cell, scheme):
     eng = Engine()
-    arr = eng.array(3, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=12, rng=6), seed=6, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
+    arr = eng.array(3, 4, cell=cell, device=VTEAM.preset("Pt/Hf/Ti", n=12, rng=6),
+                    seed=6, r_wl=1.0, r_bl=1.0, r_on_transistor=100.0)
     arr.program(random_targets(arr, 6), scheme=scheme, tolerance=0.05, progress=False)
     v = np.array([0.1, 0.05, 0.08])
     assert np.allclose(arr.crossbar.read(v), arr.read(v), rtol=1e-9, atol=0)
@@ -245,3 +249,19 @@ def test_row_pulses_share_the_drivers_budget_instead_of_clipping():
     assert rep.success_rate == 1.0 and rep.clipped == 0
     assert max(np.abs(r.v_bl).max() for r in pulses) <= 2.0
     assert min(np.count_nonzero(np.abs(r.v_bl) > 0.5) for r in pulses) < 16     # some pulses drove a subset
+
+
+def test_ispp_erases_an_overshooting_cell_and_climbs_again():
+    """RESET rungs of 20 % of the range overshoot a target 37.5 % away; with reset_on_overshoot the cell is
+    erased (last RESET rung, longest pulse) before it climbs the SET ladder from its first rung."""
+    arr = one_cell_1r()
+    limits = PulseLimits(width_max_s=0.5)
+    reset = Ladder(v_start=1.0, v_step=0.02, v_stop=1.2)
+    set_ = Ladder(v_start=0.54, v_step=0.002, v_stop=0.6)
+    cfg = IsppConfig(set_ladder=set_, reset_ladder=reset, reset_width_s=0.05, set_width_s=1e-9,
+                     reset_on_overshoot=True, max_pulses=12, final_passes=0, limits=limits)
+    arr.program(np.array([[1e-3]]), scheme="ispp", tolerance=0.02, config=cfg, progress=False)
+    pulses = [(r.v_wl[0], r.duration_s) for r in arr.trace if r.operation == "pulse"]
+    assert pulses[0] == (1.0, 0.05) and pulses[1] == (1.02, 0.05)            # two RESET rungs ...
+    assert pulses[2] == (1.2, 0.5)                                             # ... overshoot: the erase
+    assert pulses[3] == (-0.54, 1e-9)                                          # the SET ladder from its start

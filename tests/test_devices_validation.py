@@ -262,3 +262,8 @@ def test_noise_fault_and_aging_values_are_checked_naming_them(make, exc, words):
     is ambiguous") or were accepted (True as a proportion, a complex stress with its imaginary part dropped)."""
     with pytest.raises(exc, match=words):
         make()
+
+
+def test_c2c_must_be_a_mapping_of_distributions():
+    with pytest.raises(TypeError, match=r"c2c must be a mapping of parameter name -> Distribution"):
+        VTEAM.preset("TEAM", n=2, c2c=[("r_off", Uniform(0.9, 1.1))])

@@ -52,7 +52,8 @@ def test_pulse_below_threshold_changes_nothing():
 def test_single_cell_pulse_energy_closed_form():
     """1x1 1R, ideal wires, a sub-threshold pulse: energy = V^2 G width exactly."""
     eng = Engine()
-    arr = eng.array(1, 1, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=1, rng=0), seed=0, r_wl=0.0, r_bl=0.0, r_source=50.0)
+    arr = eng.array(1, 1, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=1, rng=0),
+                    seed=0, r_wl=0.0, r_bl=0.0, r_source=50.0)
     arr.device.set_conductance(np.array([1e-3]))
     out = arr.pulse(np.array([0.3]), width_s=2e-6)
     r_total = 1e3 + 50.0
@@ -110,7 +111,8 @@ def test_reruns_are_bit_identical():
 def test_bake_applies_retention_law_with_temperature_and_profile():
     law = EnduranceRetentionLaw.published("3B_O", "LRS")
     eng = Engine()
-    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0, aging=AgingLaws(retention=law))
+    arr = eng.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0),
+                    seed=0, aging=AgingLaws(retention=law))
     arr.device.set_conductance(np.full(4, 1.0 / 400.0))
     arr.aging.reprogrammed(np.ones(4, bool), np.full(4, 400.0))
     t = 3.0 * float(law.threshold(523.0))
@@ -120,7 +122,8 @@ def test_bake_applies_retention_law_with_temperature_and_profile():
     assert eng.now == pytest.approx(t)
     # two half bakes at the same temperature age exactly like one
     eng2 = Engine()
-    arr2 = eng2.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), seed=0, aging=AgingLaws(retention=law))
+    arr2 = eng2.array(2, 2, cell="1R", device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0),
+                      seed=0, aging=AgingLaws(retention=law))
     arr2.device.set_conductance(np.full(4, 1.0 / 400.0))
     arr2.aging.reprogrammed(np.ones(4, bool), np.full(4, 400.0))
     arr2.bake(t / 2, 523.0)

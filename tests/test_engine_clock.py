@@ -30,7 +30,8 @@ def by_hand(r0, segments, law=LRS_LAW, split=None, rising=True):
 
 
 def lrs_array(eng, r0=200.0, law=LRS_LAW):
-    arr = eng.array(2, 2, cell="1R", seed=0, device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), r_wl=1.0, r_bl=1.0, aging=AgingLaws(retention=law))
+    arr = eng.array(2, 2, cell="1R", seed=0, device=VTEAM.preset("Pt/Hf/Ti", n=4, rng=0), r_wl=1.0, r_bl=1.0,
+                    aging=AgingLaws(retention=law))
     arr.device.set_conductance(np.full(4, 1.0 / r0))
     arr.aging.reprogrammed(np.ones(4, bool), np.full(4, r0))
     return arr

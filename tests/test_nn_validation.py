@@ -272,3 +272,15 @@ def test_cycle_counts_never_wrap_whichever_aging_replays_them(aging):
         with pytest.raises(ValueError, match="overflow|past 9223372036854775807"):
             layer.cycle(n)
     assert snapshot(layer) == before
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: digits_mlp(hidden=2.5), TypeError, "hidden must be an integer"),
+    (lambda: digits_mlp(hidden=-1), ValueError, "hidden must be an integer >= 1"),
+    (lambda: digits_mlp(seed="x"), TypeError, "seed must be an integer"),
+    (lambda: digits_cnn(channels=(8,)), TypeError, r"channels must be a pair \(c1, c2\)"),
+    (lambda: digits_cnn(seed=-1), ValueError, "seed must be an integer >= 0"),
+])
+def test_model_builders_check_their_arguments(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()

@@ -95,6 +95,9 @@ class DeviceArray:
         return cls(replace(cls.PRESETS[name], **overrides), n, rng, c2c=c2c, nonideal=nonideal)
 
     def _check_c2c(self, c2c) -> dict[str, Distribution]:
+        if c2c is not None and not isinstance(c2c, Mapping):
+            raise TypeError(f"c2c must be a mapping of parameter name -> Distribution of a factor, or None; "
+                            f"got {type(c2c).__name__} {c2c!r}")
         c2c = dict(c2c or {})
         for name, dist in c2c.items():
             if name not in self._base:

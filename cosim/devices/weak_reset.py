@@ -113,17 +113,27 @@ def rtn_switch_probabilities(n, p_high: float, p_low: float) -> tuple[np.ndarray
     return p_high / total * decay, p_low / total * decay
 
 
-def mean_gap(t, c1, m1, m2, t_star):
+def mean_gap(t, c1, m1, m2, t_star, slope_change=None):
     """Two-slope mean model w_mean(t) = c1 + m1 min(t, t*) + m2 max(t - t*, 0) (dimensionless).
 
-    Written as c1 + m2 t + (m1 - m2) min(t, t*), with min(t, t*) = t* - max(t* - t, 0) (no large
-    terms cancel, even in float32 at 1e6 pulses), using operators and ``.clip`` only, so the one law
-    serves numpy arrays (``WeakResetHfOx``) and torch tensors (``cosim.nn``'s device layers) alike.
-    t: cumulative pulse count; m1, m2 in 1/pulse; t* in pulses.
+    Evaluated as c1 + m2 t + (m1 - m2) min(t, t*), with min(t, t*) = t* - max(t* - t, 0) (no large
+    terms cancel, even in float32 at 1e6 pulses), in place where it can, for numpy arrays
+    (``WeakResetHfOx``), torch tensors (``cosim.nn``'s device layers) and scalars alike: one law.
+    t: cumulative pulse count; m1, m2 in 1/pulse; t* in pulses; slope_change: m1 - m2 if precomputed.
     """
     short = t_star - t
-    short = short.clip(min=0) if hasattr(short, "clip") else max(short, 0.0)   # arrays / tensors; scalars
-    return c1 + m2 * t + (m1 - m2) * (t_star - short)
+    if isinstance(short, np.ndarray):
+        np.maximum(short, 0.0, out=short)
+    elif hasattr(short, "clamp_"):      # a torch tensor
+        short.clamp_(min=0)
+    else:
+        return c1 + m2 * t + (m1 - m2) * (t_star - max(short, 0.0))
+    short *= -1.0
+    short += t_star                     # min(t, t*)
+    short *= (m1 - m2) if slope_change is None else slope_change
+    short += c1
+    short += m2 * t
+    return short
 
 
 PULSES_MAX = int(np.iinfo(np.int64).max)   # the cumulative pulse counters are int64 and never wrap
@@ -180,6 +190,7 @@ class WeakResetHfOx:
         for arr in values.values():
             arr.flags.writeable = False
         self.params = WeakResetParams(**values)
+        self._slope_change = self.params.m1 - self.params.m2  # 1/pulse, used by w_mean
         self.pulses = np.zeros(int(n), dtype=np.int64)
         self.rtn_state = np.zeros(int(n), dtype=bool)
         self._scratch, self._flip_p = np.empty(int(n)), np.empty(int(n))  # RTN work buffers
@@ -233,7 +244,7 @@ class WeakResetHfOx:
     def w_mean(self) -> np.ndarray:
         """(n,) two-slope mean model (``mean_gap``) at the cumulative pulse count t."""
         p = self.params
-        return mean_gap(self.pulses, p.c1, p.m1, p.m2, p.t_star)
+        return mean_gap(self.pulses, p.c1, p.m1, p.m2, p.t_star, self._slope_change)
 
     def w(self) -> np.ndarray:
         """(n,) dimensionless gap w = w_mean + w_RTN + w_pink."""

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cosim.validate import positive_int, real_scalar
+
 __all__ = ["Digits", "load_digits", "digits_split", "digits_mlp", "digits_cnn", "train", "accuracy", "torch_threads"]
 
 
@@ -64,8 +66,10 @@ class Digits:
 
 def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Digits:
     """Shuffle the digits with ``seed`` and hold out ``test_fraction`` of them for testing."""
+    test_fraction = real_scalar("test_fraction", test_fraction)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction}")
+    seed = positive_int("seed", seed, minimum=0)
     x, y = load_digits()
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_fraction * len(y)))
@@ -77,13 +81,16 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Digits:
 
 def digits_mlp(hidden: int = 32, seed: int = 0) -> nn.Sequential:
     """64 -> hidden -> 10 perceptron with a ReLU (initialised from ``seed``; the global RNG is untouched)."""
+    hidden = positive_int("hidden", hidden)
     meta = dict(device="meta")      # built without drawing from the global RNG; ``initialise`` draws
     return initialise(nn.Sequential(nn.Linear(64, hidden, **meta), nn.ReLU(), nn.Linear(hidden, 10, **meta)), seed)
 
 
 def digits_cnn(channels: tuple[int, int] = (8, 16), seed: int = 0) -> nn.Sequential:
     """Two 3 x 3 convolutions with ReLU and 2 x 2 max-pooling, then a linear classifier; input (N, 1, 8, 8)."""
-    c1, c2 = channels
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise TypeError(f"channels must be a pair (c1, c2) of positive integers; got {channels!r}")
+    c1, c2 = (positive_int("channels", c) for c in channels)
     meta = dict(device="meta")
     return initialise(nn.Sequential(nn.Conv2d(1, c1, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2),
                                     nn.Conv2d(c1, c2, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2),
@@ -95,7 +102,7 @@ def initialise(model: nn.Module, seed: int) -> nn.Module:
     """Redraw every Linear / Conv layer's parameters with torch's default law (weights Kaiming-uniform
     with a = sqrt(5), biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))) from a local ``torch.Generator`` seeded
     with ``seed``, in module order: reproducible, and the caller's global torch RNG is not touched."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(positive_int("seed", seed, minimum=0))
     model = model.to_empty(device="cpu") if any(p.is_meta for p in model.parameters()) else model
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):

@@ -70,7 +70,8 @@ class Array:
     def __init__(self, engine, rows: int, cols: int, cell: str = "1R", device=None, seed=None, *,
                  r_wl=1.0, r_bl=1.0, r_source=0.0, r_sense=0.0, r_on_transistor=1e3,
                  aging: AgingLaws | None = None, cosim: CosimConfig | None = None, timing: Timing | None = None):
-        for name, value, kind in (("aging", aging, AgingLaws), ("cosim", cosim, CosimConfig), ("timing", timing, Timing)):
+        options = (("aging", aging, AgingLaws), ("cosim", cosim, CosimConfig), ("timing", timing, Timing))
+        for name, value, kind in options:
             if value is not None and not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__} or None; got {value!r}")
         self.engine = engine

@@ -38,7 +38,8 @@ def check_request(array, target_G, scheme, tolerance, config, amplitude):
             raise ValueError(f"amplitude must be a positive number of volts or None; got {amplitude!r}")
         if scheme is Scheme.ISPP:
             raise ValueError("ispp takes its amplitudes from IsppConfig ladders, not amplitude=")
-        config = replace(config, **({"v_cell": amplitude} if scheme is Scheme.WRITE_VERIFY else {"amplitude": amplitude}))
+        field_name = "v_cell" if scheme is Scheme.WRITE_VERIFY else "amplitude"
+        config = replace(config, **{field_name: amplitude})
     try:
         target = np.array(target_G, dtype=float)
     except (TypeError, ValueError):

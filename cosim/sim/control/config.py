@@ -86,7 +86,8 @@ class PulseLimits:
         _number("PulseLimits", "width_max_s", self.width_max_s)
         _number("PulseLimits", "v_line_max", self.v_line_max)
         if self.width_max_s < self.width_min_s:
-            raise ValueError(f"PulseLimits needs width_min_s <= width_max_s; got {self.width_min_s}, {self.width_max_s}")
+            raise ValueError(f"PulseLimits needs width_min_s <= width_max_s; "
+                             f"got {self.width_min_s}, {self.width_max_s}")
 
 
 def _check_common(owner: str, cfg) -> None:
@@ -165,8 +166,9 @@ class IsppConfig:
 
     A cell below its target climbs the SET ladder, one rung per pulse; above it, the RESET ladder. When a
     pulse overshoots (the cell must turn back), the ladder of the new direction starts from its first
-    rung with half the cell's previous step; with ``reset_on_overshoot`` the cell is first driven to the low-conductance bound by the last
-    RESET rung at ``limits.width_max_s`` and climbs the SET ladder again.
+    rung with half the cell's previous step; with ``reset_on_overshoot`` a cell turning up is first driven
+    to the low-conductance bound by the last RESET rung at ``limits.width_max_s`` and climbs the SET
+    ladder again.
 
     Attributes:
         set_ladder, reset_ladder: driver amplitudes (V) of SET / RESET pulses; None derives one from the
@@ -242,5 +244,6 @@ class OpenLoopConfig:
             raise TypeError(f"{owner}.limits must be a PulseLimits; got {type(self.limits).__name__}")
 
 
-CONFIG_OF_SCHEME = {Scheme.WRITE_VERIFY: WriteVerifyConfig, Scheme.ISPP: IsppConfig, Scheme.ROW_PARALLEL: OpenLoopConfig,
-             Scheme.HALF_SELECT: OpenLoopConfig, Scheme.THIRD_SELECT: OpenLoopConfig}
+CONFIG_OF_SCHEME = {Scheme.WRITE_VERIFY: WriteVerifyConfig, Scheme.ISPP: IsppConfig,
+                    Scheme.ROW_PARALLEL: OpenLoopConfig, Scheme.HALF_SELECT: OpenLoopConfig,
+                    Scheme.THIRD_SELECT: OpenLoopConfig}

@@ -126,7 +126,7 @@ class ControllerModel:
 
     def plan_widths(self, cells: np.ndarray, g_from: np.ndarray, g_to: np.ndarray, direction: int,
                     v_cell: np.ndarray, r_series: np.ndarray, aim: float = 1.0, substeps: int = 8) -> np.ndarray:
-        """Pulse widths (s) that move ``cells`` from ``g_from`` a fraction ``aim`` of the way (in state) to ``g_to`` (S).
+        """Widths (s) that move ``cells`` from ``g_from`` a fraction ``aim`` of the way (in state) to ``g_to`` (S).
 
         The drive is the amplitude that puts ``v_cell`` (V, magnitude, per cell or scalar) on each cell at
         its starting conductance through its series resistance ``r_series`` (ohm); as the cell moves the

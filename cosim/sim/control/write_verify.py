@@ -55,9 +55,6 @@ class WriteVerify(ClosedLoop):
             t_need[cells] = widths
             yield from self._pulse_train(row, cols, volts, g_est, r_series, t_need)
 
-    def full_drive(self, row, cols):
-        return np.ones(cols.size, bool)
-
     def _pulse_train(self, row, cols, cell_volts, g_est, r_series, t_need):
         """Drive each cell for its own time (s): one pulse per release time, bit lines released as cells finish."""
         view = self.view
