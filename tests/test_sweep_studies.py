@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cosim.nn.programming import fabricate
-from cosim.nn.aging import AgingHistory
+from cosim.sim.aging import AgingState
 from cosim.sweep import Sweep, parse_spec
 from cosim.sweep.studies import seed000, seed002, seed003
 from cosim.sweep.studies.networks import Network, trained
@@ -48,18 +48,25 @@ def test_seed002_without_overlap_is_the_8_bit_quantisation_error():
     assert out["slices"] == 8
 
 
+def engine_endurance(law, r0: np.ndarray, n: int) -> np.ndarray:
+    """Resistance (ohm) after n cycles through the engine's aging memory (what EngineCells applies)."""
+    state = AgingState(r0)
+    return r0 * state.endurance_factor(law, np.ones(r0.size, bool), n)
+
+
 def test_seed000_endurance_follows_the_published_gradual_law():
-    law = seed000.endurance_law("gradual", None)
-    aging = seed000.EnduranceAging(law, cell_size_nm=20.0)
+    law = seed000.endurance_law("gradual", 20.0, None)
     r0 = np.array([4400.0, 65000.0])
     u = 0.6907755 * 20.0                                       # MODELS.md 2A: p1 d
     x_th = 10.0 * math.exp(u)                                  # p0 exp(p1 d) = 1e7 cycles
     n = 30 * x_th
     expected = r0 * (n / x_th) ** (np.array([0.0176194, -0.0229534]) * u)
-    g = aging.conductance(1.0 / r0, AgingHistory(cycles=int(n)), np.random.default_rng(0))
-    assert 1.0 / g == pytest.approx(expected, rel=1e-6)
-    fresh = aging.conductance(1.0 / r0, AgingHistory(cycles=int(0.9 * x_th)), np.random.default_rng(0))
-    assert 1.0 / fresh == pytest.approx(r0, rel=1e-12)
+    assert engine_endurance(law, r0, int(n)) == pytest.approx(expected, rel=1e-6)
+    assert engine_endurance(law, r0, int(0.9 * x_th)) == pytest.approx(r0, rel=1e-12)
+    sudden = seed000.endurance_law("sudden", 20.0, None)       # 2C: R_stable 5e7 past x_th, LRS held at the split
+    x_th_lrs = 10500.2076 * math.exp(0.2519450 * 20.0)
+    after = engine_endurance(sudden, r0, int(2 * x_th_lrs))
+    assert after == pytest.approx([math.sqrt(4400.0 * 65000.0), 5e7], rel=1e-9)
 
 
 def test_seed000_reset_stop_voltage_scales_the_threshold():
@@ -67,14 +74,20 @@ def test_seed000_reset_stop_voltage_scales_the_threshold():
     s = lambda v: (v - 1.3) / 0.6
     q = lambda v: 1 - (2 * s(v) - 1) ** 2
     log_th_opt = math.log10(10.0 * math.exp(0.6907755 * 20.0))
+    r0 = np.array([4400.0])
     for v in (1.4, 1.6, 1.75):
         x_th = 10 ** (log_th_opt / q(1.5) * q(v))
-        aging = seed000.EnduranceAging(seed000.endurance_law("gradual", v), cell_size_nm=20.0, v_stop=v)
-        r0 = np.array([4400.0])
-        before = aging.conductance(1 / r0, AgingHistory(cycles=int(0.8 * x_th)), np.random.default_rng(0))
-        after = aging.conductance(1 / r0, AgingHistory(cycles=int(4 * x_th)), np.random.default_rng(0))
-        assert 1 / before == pytest.approx(r0, rel=1e-12)
-        assert 1 / after == pytest.approx(r0 * 4.0 ** (0.0176194 * 0.6907755 * 20.0), rel=1e-3)
+        law = seed000.endurance_law("gradual", 20.0, v)
+        assert engine_endurance(law, r0, int(0.8 * x_th)) == pytest.approx(r0, rel=1e-12)
+        assert engine_endurance(law, r0, int(4 * x_th)) == pytest.approx(r0 * 4.0 ** (0.0176194 * 0.6907755 * 20.0), rel=1e-3)
+
+
+def test_seed000_cycles_age_the_mapped_cells_on_the_engine_clock():
+    below = seed000.run(seed000.Seed000Params(cycles=1e6), seed=1)
+    above = seed000.run(seed000.Seed000Params(cycles=1e9), seed=1)
+    assert below["mean_abs_ln_g_change"] < 1e-6 and below["accuracy"] == below["fresh"]
+    # past 1e7 cycles LRS and HRS close on the split: at 1e9 every cell has moved by a factor of ~2 or more
+    assert above["mean_abs_ln_g_change"] > 0.5 and above["accuracy"] < 0.3
 
 
 def test_study_parameters_checked_before_any_task():

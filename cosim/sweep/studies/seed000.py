@@ -3,13 +3,12 @@
 Seed 000 ages a MobileNetV2 on CIFAR-10 with its endurance / retention law (MODELS.md section 3)
 against SET-RESET cycles (gradual and sudden degradation), time at 473 / 523 / 573 K, cell size and
 RESET stop voltage. Here the digits CNN is mapped onto 64 x 64 double-column tiles between the
-published Fig. 2A levels (R_on 4.4 kohm, R_off 65 kohm), tuned once when fresh, then aged:
-
-* cycles: the engine's endurance law (``cosim.sim.aging.default_endurance``: Fig. 2A, gradual) or the
-  published Fig. 2C sudden fits, each state clipped at the split as the engine does
-  (``within_window``), at cell size ``cell_size_nm`` and RESET stop voltage ``v_stop`` (seed 000's
-  DL window 1.3..1.9 V, optimum 1.5 V: ``ResetStopWindow()``);
-* bakes: ``EngineAging`` (the engine's retention law with temperature, equivalent time).
+published Fig. 2A levels (R_on 4.4 kohm, R_off 65 kohm), tuned once when fresh, then aged on the
+engine's clock: every mapped layer's cells are an ``EngineCells`` (the one aging law nn and the
+engine share; ``cycle`` and ``bake`` of :mod:`cosim.nn`). Its retention law is the engine's default
+(seed 000 Fig. 3B, with temperature); its endurance law is the engine's default (Fig. 2A, gradual)
+or the published Fig. 2C sudden fits, evaluated at cell size ``cell_size_nm`` and RESET stop voltage
+``v_stop`` (seed 000's DL window 1.3..1.9 V, optimum 1.5 V: ``ResetStopWindow()``).
 """
 from __future__ import annotations
 
@@ -19,48 +18,41 @@ from pathlib import Path
 import numpy as np
 
 from cosim.devices.aging import ResetStopWindow, TwoStateAging
-from cosim.nn import ArrayConfig, EngineAging, bake, cycle, patch_model, tune
-from cosim.nn.aging import AgingHistory
-from cosim.sim.aging import default_endurance, within_window
+from cosim.nn import ArrayConfig, bake, cycle, memristive_layers, patch_model, tune
+from cosim.nn.engine_bridge import EngineCells
+from cosim.sim.aging import AgingLaws, default_endurance
 from cosim.sweep.studies.networks import Network, test_accuracy, trained
 from cosim.sweep.study import Study
 
-__all__ = ["Seed000Params", "EnduranceAging", "run", "STUDY"]
+__all__ = ["Seed000Params", "OperatingPointAging", "endurance_law", "run", "STUDY"]
 
 R_LRS_OHM, R_HRS_OHM = 4400.0, 65000.0      # seed 000 Fig. 2A programmed levels
 MODES = ("gradual", "sudden")
 
 
 @dataclass(frozen=True)
-class EnduranceAging:
-    """Endurance only: each cell's resistance after the history's cycles by a two-state law, at cell
-    size ``cell_size_nm`` (nm) and RESET stop voltage ``v_stop`` (V; None = the law's optimum)."""
+class OperatingPointAging(TwoStateAging):
+    """A two-state law evaluated at one cell size (nm) and RESET stop voltage (V; None = the law's own
+    optimum) whenever its caller (the engine's ``AgingState``) gives neither."""
 
-    law: TwoStateAging
-    cell_size_nm: float
+    cell_size_nm: float | None = None
     v_stop: float | None = None
 
-    def conductance(self, g_programmed: np.ndarray, history: AgingHistory, rng: np.random.Generator) -> np.ndarray:
-        if history.bakes:
-            raise ValueError("EnduranceAging models cycling only; bake with EngineAging")
-        r0 = 1.0 / np.asarray(g_programmed, dtype=np.float64)
-        if history.cycles == 0:
-            return 1.0 / r0
-        r = self.law.resistance(r0, float(history.cycles), cell_size=self.cell_size_nm, v_stop=self.v_stop)
-        return 1.0 / within_window(self.law, r0, r)
+    def resistance(self, r0, x, temperature=None, *, is_lrs=None, cell_size=None, v_stop=None) -> np.ndarray:
+        return super().resistance(r0, x, temperature, is_lrs=is_lrs,
+                                  cell_size=self.cell_size_nm if cell_size is None else cell_size,
+                                  v_stop=self.v_stop if v_stop is None else v_stop)
 
 
-def endurance_law(mode: str, v_stop: float | None) -> TwoStateAging:
+def endurance_law(mode: str, cell_size_nm: float, v_stop: float | None) -> OperatingPointAging:
     """The engine's gradual law (Fig. 2A) or the Fig. 2C sudden fits, split between the mapped levels."""
-    if mode == "gradual":
-        law = default_endurance(R_LRS_OHM, R_HRS_OHM)
-    else:
-        both = TwoStateAging.published("2C")
-        law = TwoStateAging.between(both.lrs, both.hrs, R_LRS_OHM, R_HRS_OHM)
-    if v_stop is None:
-        return law
-    window = ResetStopWindow()
-    return replace(law, lrs=replace(law.lrs, reset_stop=window), hrs=replace(law.hrs, reset_stop=window))
+    law = default_endurance(R_LRS_OHM, R_HRS_OHM) if mode == "gradual" else TwoStateAging.published("2C")
+    lrs, hrs = law.lrs, law.hrs
+    if v_stop is not None:
+        window = ResetStopWindow()
+        lrs, hrs = replace(lrs, reset_stop=window), replace(hrs, reset_stop=window)
+    return OperatingPointAging(lrs, hrs, TwoStateAging.between(lrs, hrs, R_LRS_OHM, R_HRS_OHM).r_split,
+                               cell_size_nm, v_stop)
 
 
 @dataclass(frozen=True)
@@ -98,31 +90,27 @@ class Seed000Params:
 def run(p: Seed000Params, seed: int) -> dict:
     """Test accuracy after the aging (mean over fabrications), fresh accuracy, and the mean |ln G change|."""
     net = trained(Network.CNN, p.epochs)
-    if p.bake_s:
-        aging = EngineAging(R_LRS_OHM, R_HRS_OHM)
-    else:
-        aging = EnduranceAging(endurance_law(p.mode, p.v_stop or None), p.cell_size_nm, p.v_stop or None)
+    endurance = endurance_law(p.mode, p.cell_size_nm, p.v_stop or None)
     accs, fresh, shift = [], [], []
     for child in np.random.SeedSequence(seed).generate_state(p.seeds, dtype=np.uint32):
         cfg = ArrayConfig(tile=(64, 64), r_on=R_LRS_OHM, r_off=R_HRS_OHM, seed=int(child))
-        mapped = patch_model(net.model, cfg, aging=aging)
+        mapped = patch_model(net.model, cfg)                      # cells on an engine clock, its laws
+        layers = [layer for _, layer in memristive_layers(mapped)]
+        for layer in layers:                                      # the same clock, this point's endurance law
+            old = layer.clock
+            old.detach()
+            layer.clock = EngineCells(layer.tiles, old.engine, AgingLaws(old.laws.retention, endurance), old.cycle_s)
         tune(mapped, n_samples=256, seed=int(child))
         fresh.append(test_accuracy(mapped, net))
-        g0 = [layer.tiles.g.copy() for layer in _layers(mapped)]
+        g0 = [layer.tiles.g.copy() for layer in layers]
         if p.bake_s:
             bake(mapped, p.bake_s, p.kelvin)
         elif p.cycles:
             cycle(mapped, int(p.cycles))
         accs.append(test_accuracy(mapped, net))
-        shift.append(np.mean(np.concatenate([np.abs(np.log(layer.tiles.g / g)).ravel()
-                                             for layer, g in zip(_layers(mapped), g0)])))
+        shift.append(np.mean(np.concatenate([np.abs(np.log(layer.tiles.g / g)).ravel() for layer, g in zip(layers, g0)])))
     return {"accuracy": float(np.mean(accs)), "fresh": float(np.mean(fresh)), "digital": net.digital_accuracy,
             "mean_abs_ln_g_change": float(np.mean(shift))}
-
-
-def _layers(model):
-    from cosim.nn import memristive_layers
-    return [layer for _, layer in memristive_layers(model)]
 
 
 # ---- figure and key numbers ----------------------------------------------------------------------
