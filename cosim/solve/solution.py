@@ -86,9 +86,12 @@ def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray,
     p_sense = np.sum(g_sns * b_end ** 2, axis=-1)
     by_kind = {"wire": p_wire, "cell": p_cell, "transistor": p_transistor, "driver": p_driver, "sense": p_sense}
     # a resistive driver or sense carries g (difference across it): accurate however large the cells are;
-    # an ideal one carries what KCL gives (the sum of its line's cell currents)
-    sense = np.where(layout.r_sense > 0, g_sns * b_end, i_cell.sum(axis=-2))
-    driver = np.where(layout.r_source > 0, g_src * (v - u[..., 0]), i_cell.sum(axis=-1))
+    # an ideal one carries what KCL gives at its node (the last bit-line segment and cell, the first
+    # word-line segment and cell), so only the elements next to it contribute rounding
+    into_end = i_cell[..., -1, :] + (g_bl[-1] * (b[..., -2, :] - b[..., -1, :]) if layout.rows > 1 else 0.0)
+    out_of_start = i_cell[..., :, 0] + (g_wl[:, 0] * (u[..., :, 0] - u[..., :, 1]) if layout.cols > 1 else 0.0)
+    sense = np.where(layout.r_sense > 0, g_sns * b_end, into_end)
+    driver = np.where(layout.r_source > 0, g_src * (v - u[..., 0]), out_of_start)
     if floating_wl is not None:
         driver = np.where(floating_wl, 0.0, driver)
     if floating_bl is not None:
