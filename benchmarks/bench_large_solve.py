@@ -9,11 +9,14 @@ one fresh process builds the array and times, best of ``--repeats``:
 - the general sparse path (``CompiledCircuit`` + SuperLU, ``cosim.solve.mna``) on the same circuit,
   in the same process, for sizes up to ``--superlu-max`` (it needs > 40 s at 1024), and the largest
   difference between the two solvers' sense currents;
-- the transfer matrix from the factorisation (M solves pruned to the driver and sense edges, in chunks
-  of up to 128 inputs) and the peak RSS after it, on ``--threads`` solver threads (default one).
+- the transfer matrix from the factorisation (N adjoint solves, one per sense, in chunks of up to 128,
+  each front eliminating only the senses whose column crosses it) and the peak RSS after it, on
+  ``--threads`` solver threads (default one); and, alternating with it in the same process, the
+  previous method (M pruned driver solves, ``sense_currents(eye(M))``), their ratio and difference.
 Cost growth: the factorisation's flops grow as n^3 (0.30 Gflop at 256, 2.5 at 512, 20 at 1024, 166 at
 2048: ``nested_tree.factor_cost``) and its panels as n^2 log n (21 MiB, 100 MiB, 464 MiB, 2.1 GiB); the
-transfer matrix's solves add O(n^3) work in BLAS-3 blocks, and the factorisation is the limit.
+transfer matrix's solves add O(n^3) work in BLAS-3 blocks (about 3e10 flops at 1024 by the previous
+method, 2e10 by the adjoint one), comparable to the factorisation: both are the limit.
 
 Run: python benchmarks/bench_large_solve.py [--sizes 256 512 1024] [--superlu-max 512] [--threads 1]
 """
@@ -68,8 +71,17 @@ def measure(n: int, repeats: int, batch: int, superlu: bool, seed: int = 0, thre
     out["solve_s"], current = best_time(lambda: solver.sense_currents(v), repeats)
     out["factor_mb"] = solver.factor_bytes / 2 ** 20
     out["peak_rss_mb"] = peak_rss_mb()       # factor + one solve (before the batch and SuperLU)
-    out["transfer_s"], _ = best_time(solver.transfer_matrix, 1)
+    first_t, _, t_new = timed(solver.transfer_matrix, 1)
     out["transfer_rss_mb"] = peak_rss_mb()
+    new, old = [first_t], []
+    for _ in range(repeats):                 # alternate the previous method and this one, same load
+        start = time.perf_counter()
+        t_old = solver.sense_currents(np.eye(n)).T
+        old.append(time.perf_counter() - start)
+        new.append(timed(solver.transfer_matrix, 1)[0])
+    out["transfer_s"], out["transfer_old_s"] = min(new), min(old)
+    out["transfer_rel_diff"] = float(np.max(np.abs(t_new - t_old)) / np.max(np.abs(t_old)))
+    assert out["transfer_rel_diff"] <= 1e-9, out["transfer_rel_diff"]
     if batch:
         vb = rng.uniform(0.0, 0.3, (n, batch))
         t_batch, _ = best_time(lambda: solver.sense_currents(vb), repeats)
@@ -100,17 +112,18 @@ def run_child(n: int, args) -> dict:
 def print_table(rows: list[dict]) -> None:
     print(f"{'size':>6} {'factor s':>9} {'solve s':>8} {'total s':>8} {'1st factor s':>13} {'peak RSS MB':>12} "
           f"{'factor MB':>10} {'SuperLU s':>10} {'ratio':>7} {'max rel diff':>13} {'T s':>6} {'T total s':>9} "
-          f"{'T RSS MB':>9}")
+          f"{'T RSS MB':>9} {'T old s':>8} {'T ratio':>8}")
     for r in rows:
         total = r["factor_s"] + r["solve_s"]
         slu = r.get("superlu_factor_s", np.nan) + r.get("superlu_solve_s", np.nan)
         print(f"{r['size']:>6} {r['factor_s']:>9.3f} {r['solve_s']:>8.3f} {total:>8.3f} {r['first_factor_s']:>13.3f} "
               f"{r['peak_rss_mb']:>12.0f} {r['factor_mb']:>10.0f} {slu:>10.2f} {slu / total:>7.1f} "
               f"{r.get('max_rel_diff', np.nan):>13.1e} {r['transfer_s']:>6.2f} {r['factor_s'] + r['transfer_s']:>9.2f} "
-              f"{r['transfer_rss_mb']:>9.0f}")
+              f"{r['transfer_rss_mb']:>9.0f} {r['transfer_old_s']:>8.2f} {r['transfer_old_s'] / r['transfer_s']:>8.2f}")
     print("times: best of the repeats; '1st factor': the first run in a fresh process (fresh memory pages);"
           " ratio: SuperLU (factor + solve) / nested (factor + solve); T s: the transfer matrix from the"
-          " factorisation (M pruned solves), T total: with the factorisation; T RSS: peak RSS after it")
+          " factorisation (N adjoint solves), T total: with the factorisation; T RSS: peak RSS after it;"
+          " T old: the previous method (M pruned driver solves) alternating with it; T ratio: T old / T")
     for r in rows:
         if "per_input_s" in r:
             print(f"many-input solve at {r['size']}: {r['per_input_s'] * 1e3:.2f} ms per input "

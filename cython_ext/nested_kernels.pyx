@@ -376,26 +376,28 @@ cdef int partial_cholesky(double* F, int f, int p) noexcept nogil:
     return 0
 
 
-cdef void forward_front(const double* L, int f, int p, double* W, int nrhs) noexcept nogil:
-    """W (f x nrhs, row-major) <- [L11^-1 W_S; W_B - L21 L11^-1 W_S]."""
-    cdef int k, i, r, b = f - p, inc = 1
-    cdef double one = 1.0, minus_one = -1.0, inv, lik, wk0, acc
+cdef void forward_front(const double* L, int f, int p, double* W, int ncols, int ld) noexcept nogil:
+    """W (f x ncols, row stride ld) <- [L11^-1 W_S; W_B - L21 L11^-1 W_S]."""
+    cdef int k, i, r, b = f - p
+    cdef double one = 1.0, minus_one = -1.0, inv, lik, wk0
     cdef const double* col
     cdef double* wk
     cdef double* wi
     cdef char lo = b'L', tr = b'T', nt = b'N', right = b'R'
-    if <double>p * f * nrhs >= BLAS_MIN_FLOPS:
-        if nrhs == 1:
-            dtrsv(&lo, &nt, &nt, &p, <double*>L, &f, W, &inc)
-            if b > 0:
-                dgemv(&nt, &b, &p, &minus_one, <double*>L + p, &f, W, &inc, &one, W + p, &inc)
-        else:
-            dtrsm(&right, &lo, &tr, &nt, &nrhs, &p, &one, <double*>L, &f, W, &nrhs)
-            if b > 0:
-                dgemm(&nt, &tr, &nrhs, &b, &p, &minus_one, W, &nrhs, <double*>L + p, &f, &one,
-                      W + <int64_t>p * nrhs, &nrhs)
+    if ncols <= 0:
         return
-    if nrhs == 1:
+    if <double>p * f * ncols >= BLAS_MIN_FLOPS:
+        if ncols == 1:
+            dtrsv(&lo, &nt, &nt, &p, <double*>L, &f, W, &ld)
+            if b > 0:
+                dgemv(&nt, &b, &p, &minus_one, <double*>L + p, &f, W, &ld, &one, W + <int64_t>p * ld, &ld)
+        else:
+            dtrsm(&right, &lo, &tr, &nt, &ncols, &p, &one, <double*>L, &f, W, &ld)
+            if b > 0:
+                dgemm(&nt, &tr, &ncols, &b, &p, &minus_one, W, &ld, <double*>L + p, &f, &one,
+                      W + <int64_t>p * ld, &ld)
+        return
+    if ld == 1:
         for k in range(p):
             col = L + <int64_t>k * f
             W[k] /= col[k]
@@ -404,15 +406,15 @@ cdef void forward_front(const double* L, int f, int p, double* W, int nrhs) noex
                 W[i] -= col[i] * wk0
         return
     for k in range(p):
-        wk = W + <int64_t>k * nrhs
+        wk = W + <int64_t>k * ld
         inv = 1.0 / L[k + <int64_t>k * f]
-        for r in range(nrhs):
+        for r in range(ncols):
             wk[r] *= inv
         for i in range(k + 1, f):
             lik = L[i + <int64_t>k * f]
             if lik != 0.0:
-                wi = W + <int64_t>i * nrhs
-                for r in range(nrhs):
+                wi = W + <int64_t>i * ld
+                for r in range(ncols):
                     wi[r] -= lik * wk[r]
 
 
@@ -591,6 +593,12 @@ cdef void extend_add_scattered(double* F, int64_t f, const double* U, int64_t bc
 
 
 # ---- one node ------------------------------------------------------------------------------------
+cdef struct RhsLines:
+    # optional: right-hand side r is nonzero on grid line line[r] only (ascending); NULL: anywhere
+    const int64_t* line
+    bint along_columns   # the lines are grid columns (else grid rows)
+
+
 cdef struct LevelData:
     # one tree level: geometry, offsets into its factor arrays and into the update stacks
     Level geo
@@ -695,17 +703,31 @@ cdef inline void axpy_row(double* Y, int64_t row, double a, const double* x, int
         y[r] += a * x[r]
 
 
+cdef inline int64_t lower_bound(const int64_t* a, int64_t n, int64_t x) noexcept nogil:
+    """First index i of the ascending array a (n entries) with a[i] >= x (n if none)."""
+    cdef int64_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef int forward_node(const Grid* g, const LevelData* lev, const LevelData* child, int64_t k, Work* w,
                       double* vec_out, const double* child_vec0, const double* child_vec1, double* Y,
-                      int64_t nrhs, int64_t max_front) noexcept nogil:
+                      int64_t nrhs, int64_t max_front, const RhsLines* lines) noexcept nogil:
     """Forward substitution at node k: eliminate its chain and pivots from the right-hand sides.
 
     Chain rows of Y get T^-1 f_chain, pivot rows L11^-1 (...); the boundary rows go to ``vec_out``
-    (boundary x nrhs) for the parent. Returns 0, or 2 if the tree is inconsistent.
+    (boundary x nrhs) for the parent. With ``lines.line`` set, right-hand side r is zero outside grid
+    line ``lines.line[r]``, so the dense elimination runs on the columns whose line crosses the
+    rectangle only (the others stay exactly zero). Returns 0, or 2 if the tree is inconsistent.
     """
     cdef Node nd = node_at(&lev.geo, k), cn
     cdef Chain ch
-    cdef int64_t f, p, fc, pc, i, c
+    cdef int64_t f, p, fc, pc, i, c, r_lo = 0, r_hi = nrhs
     cdef double* W = w.F
     cdef double* T = w.Z
     cdef const double* U
@@ -735,7 +757,10 @@ cdef int forward_node(const Grid* g, const LevelData* lev, const LevelData* chil
             for i in range(fc - pc):
                 axpy_row(W, w.cgidx[pc + i], 1.0, U + i * nrhs, nrhs)
         set_positions(w.pos, w.gidx, f, False)
-    forward_front(lev.panels + lev.panel_off[k], <int>f, <int>p, W, <int>nrhs)
+    if lines.line != NULL:
+        r_lo = lower_bound(lines.line, nrhs, nd.c0 if lines.along_columns else nd.r0)
+        r_hi = lower_bound(lines.line, nrhs, nd.c1 if lines.along_columns else nd.r1)
+    forward_front(lev.panels + lev.panel_off[k], <int>f, <int>p, W + r_lo, <int>(r_hi - r_lo), <int>nrhs)
     scatter(g, Y, w.gidx, p, W, nrhs)
     memcpy(vec_out, W + p * nrhs, (f - p) * nrhs * sizeof(double))
     return 0
@@ -785,6 +810,7 @@ cdef struct Tree:
     int64_t top_size, sub_size
     bint vectors          # sizes from boundary rows x nrhs (solve) instead of packed updates (factor)
     int64_t nrhs
+    RhsLines lines        # forward substitution: where each right-hand side lives (line NULL: anywhere)
 
 
 cdef inline bint is_active(const LevelData* lev, int64_t k) noexcept nogil:
@@ -840,7 +866,7 @@ cdef int forward_subtree(const Grid* g, const Tree* tr, int d, int64_t k, double
             return 1
         if forward_subtree(g, tr, d + 1, 2 * k + 1, second, w, Y, max_front) != 0:
             return 1
-    if forward_node(g, &tr.lev[d], child, k, w, stack, stack, second, Y, tr.nrhs, max_front) != 0:
+    if forward_node(g, &tr.lev[d], child, k, w, stack, stack, second, Y, tr.nrhs, max_front, &tr.lines) != 0:
         w.failed, w.failed_level = k, d
         return 1
     return 0
@@ -870,7 +896,7 @@ cdef int forward_top(const Grid* g, const Tree* tr, Work* w, double* Y, int64_t 
                 continue
             if forward_node(g, &tr.lev[d], &tr.lev[d + 1], k, w, top_update(tr, d, k),
                             top_update(tr, d + 1, 2 * k), top_update(tr, d + 1, 2 * k + 1), Y, tr.nrhs,
-                            max_front) != 0:
+                            max_front, &tr.lines) != 0:
                 w.failed, w.failed_level = k, d
                 return 1
     return 0
@@ -912,6 +938,8 @@ cdef Tree make_tree(list levels, int split, double[::1] top, double[::1] sub, in
     tr.top, tr.sub = &top[0], &sub[0]
     tr.top_size, tr.sub_size = top_size, sub_size
     tr.vectors, tr.nrhs = vectors, nrhs
+    tr.lines.line = NULL
+    tr.lines.along_columns = False
     return tr
 
 
@@ -962,17 +990,31 @@ cdef const int64_t[::1] check_ymap(object ymap, Grid* g, int64_t y_rows) except 
     return view
 
 
+cdef const int64_t[::1] check_rhs_lines(object rhs_lines, int64_t nrhs) except *:
+    """Validate the optional grid line of each right-hand side (None: no restriction)."""
+    if rhs_lines is None or nrhs == 0:
+        return None
+    arr = np.ascontiguousarray(rhs_lines, dtype=np.int64)
+    if arr.shape != (nrhs,) or np.any(np.diff(arr) < 0):
+        raise ValueError(f"rhs_lines must be an ascending array of {nrhs} grid lines; got shape {arr.shape}")
+    return arr
+
+
 def forward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, const double[:, ::1] cw,
                  const double[:, ::1] cb, const double[:, ::1] cc, int split,
                  double[::1] top, double[::1] sub, int64_t top_size, int64_t sub_size,
                  double[:, ::1] Y, int[:, ::1] pos, double[:, ::1] scratch, int64_t max_front, int n_threads,
-                 active=None, ymap=None):
+                 active=None, ymap=None, rhs_lines=None, bint lines_along_columns=False):
     """Forward substitution on ``Y`` (2 M N, nrhs), deepest level first (subtrees in parallel).
 
     ``active`` (optional): one uint8 array per level, 0 for a node whose rectangle holds no nonzero
     right-hand side; its subtree is skipped (its result is exactly zero). Flags must be closed upward.
     ``ymap`` (optional): (2 M N,) int64, the row of ``Y`` holding each unknown (then ``Y`` may be a
     compact array holding only the rows a pruned sweep touches); without it, row = unknown.
+
+    ``rhs_lines`` (optional): (nrhs,) int64, ascending: right-hand side r is nonzero only on grid row
+    ``rhs_lines[r]`` (grid column with ``lines_along_columns``); each front then eliminates only the
+    right-hand sides whose line crosses its rectangle (the others are exactly zero there).
 
     ``top`` and ``sub`` as for factor_tree, sizes counted in boundary rows (times nrhs inside). ``scratch`` has a row of
     ``2 max_front nrhs`` doubles per thread.
@@ -982,7 +1024,11 @@ def forward_tree(list levels, const double[:, ::1] du, const double[:, ::1] db, 
     cdef const int64_t[::1] ymap_view = check_ymap(ymap, &g, Y.shape[0])
     if scratch.shape[1] < 2 * max_front * nrhs:
         raise ValueError("scratch rows must hold 2 max_front nrhs doubles")
+    cdef const int64_t[::1] lines_view = check_rhs_lines(rhs_lines, nrhs)
     cdef Tree tr = make_tree(levels, split, top, sub, top_size * nrhs, sub_size * nrhs, True, nrhs, active)
+    if lines_view is not None:
+        tr.lines.line = &lines_view[0]
+        tr.lines.along_columns = lines_along_columns
     cdef Work* work = make_work(pos, scratch, max_front * nrhs, max_front, n_threads, 2 * g.MN)
     cdef double* Yp = &Y[0, 0]
     cdef int64_t i

@@ -80,7 +80,9 @@ def elements(spec: Spec):
 
 
 def solve(spec: Spec, v_terminals: np.ndarray):
-    """Node voltages (n_nodes,) (NaN on islands) and terminal currents (from the network into each terminal).
+    """Node voltages (n_nodes,) (NaN on islands), terminal currents (from the network into each terminal,
+    A), the terminal-only conductance matrix (S; entry [s, t] joins terminals s and t, drivers first) and
+    the total conductance attached to each terminal's node (S).
 
     Raises ShortedTerminals when ideal elements join two terminals.
     """
@@ -108,6 +110,7 @@ def solve(spec: Spec, v_terminals: np.ndarray):
             w[ga, gb] += 1.0 / r
             w[gb, ga] += 1.0 / r
     term_group = node_group[terminals]
+    g_terminal = w[term_group].sum(axis=1)
     v = np.full(k, np.nan)
     v[term_group] = v_terminals
     internal = [g for g in range(k) if g not in set(term_group.tolist())]
@@ -129,4 +132,4 @@ def solve(spec: Spec, v_terminals: np.ndarray):
     i_term = wt @ vt - wt.sum(axis=1) * vt
     for p, row, a in reversed(history):
         v[p] = np.nan if a == 0 else float(np.sum(row[row > 0] * v[row > 0]) / a)
-    return v[node_group], i_term
+    return v[node_group], i_term, wt, g_terminal

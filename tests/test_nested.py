@@ -139,6 +139,38 @@ def test_pruned_sense_currents_many_chunks_and_threads(monkeypatch):
     assert rel_err(ref, (v.T @ full_solve_transfer_matrix(NestedDissectionSolver(**case))).T) <= 1e-10
 
 
+def test_transfer_matrix_adjoint_chunks_threads_and_floating_lines(monkeypatch):
+    """The adjoint transfer matrix (one solve per sense, each front eliminating only the senses whose
+    column crosses it) in chunks of 3 senses on 1-3 threads, with floating lines, against unpruned full
+    solves of the driver inputs and the general sparse path."""
+    from cosim.solve import nested
+
+    m, n = 29, 37
+    case = random_case(m, n, seed=21, source="mixed", sense="mixed")
+    floating_wl, floating_bl = np.zeros(m, bool), np.zeros(n, bool)
+    floating_wl[[4, 17]], floating_bl[[0, 9, 36]] = True, True
+    ref = full_solve_transfer_matrix(NestedDissectionSolver(**case, floating_wl=floating_wl,
+                                                            floating_bl=floating_bl))
+    floor = 1e-10 * np.abs(ref).max()                  # a floating driver / sense carries no current
+    assert np.abs(ref[[4, 17]]).max() <= floor and np.abs(ref[:, [0, 9, 36]]).max() <= floor
+    monkeypatch.setattr(nested, "MAX_RHS_CHUNK", 3)
+    for n_threads in (1, 2, 3):
+        solver = NestedDissectionSolver(**case, n_threads=n_threads, floating_wl=floating_wl, floating_bl=floating_bl)
+        assert rel_err(solver.transfer_matrix(), ref) <= 1e-10
+    assert rel_err(NestedDissectionSolver(**case).transfer_matrix(), general_path(case).transfer_matrix_general()) <= 1e-9
+
+
+def test_forward_tree_rejects_unsorted_rhs_lines():
+    from cosim._ext.nested_kernels import forward_tree
+
+    solver = NestedDissectionSolver(**random_case(6, 6, seed=3))
+    y = np.zeros((72, 3))
+    with pytest.raises(ValueError, match="rhs_lines must be an ascending array of 3"):
+        forward_tree(solver._level_table(solver._factors), *solver.values.arrays, 0, np.zeros(1), np.zeros(1), 0, 0,
+                     y, np.full((1, 72), -1, dtype=np.int32), np.zeros((1, 6 * solver._max_front)), solver._max_front, 1,
+                     rhs_lines=np.array([2, 1, 3]))
+
+
 def test_result_independent_of_threads_and_leaf_size():
     case = random_case(45, 38, seed=8)
     v = np.random.default_rng(5).uniform(-1, 1, (45, 4))

@@ -18,7 +18,17 @@ from enum import Enum
 import networkx as nx
 import numpy as np
 
+from cosim import validate
 from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable, conductance_from_resistance
+
+#: bytes a crossbar needs per cell for its value arrays and element table (about 250; factorisations come on
+#: top), checked against :func:`cosim.validate.memory_limit_bytes` before anything is allocated
+BYTES_PER_CELL = 256
+#: largest cell conductance accepted, S (a better conductor is a short: ``short_cell``). With resistances of at
+#: least MIN_RESISTANCE_OHM this keeps every product the solvers form far from float64 overflow.
+MAX_CONDUCTANCE_S = 1e12
+#: smallest non-zero resistance accepted, ohm (an ideal wire, driver or sense is 0)
+MIN_RESISTANCE_OHM = 1e-12
 
 
 class CellKind(str, Enum):
@@ -36,15 +46,17 @@ def parse_cell_kind(value) -> CellKind:
         raise ValueError(f"cell must be one of {[c.value for c in CellKind]}; got {value!r}") from None
 
 
-def _resistance_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
-    """Broadcast ``value`` (ohm) to ``shape``; it must be >= 0 and not NaN (inf = open)."""
-    arr = np.asarray(value, dtype=np.float64)
+def resistance_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcast ``value`` (ohm) to ``shape``; real, >= 0 and not NaN (inf = open)."""
+    arr = validate.real_array(name, value, finite=False, unit="ohm")
     try:
         arr = np.broadcast_to(arr, shape).copy()
     except ValueError:
         raise ValueError(f"{name} must be a scalar or have shape {shape}; got shape {arr.shape}") from None
-    if np.any(np.isnan(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0 ohm (0 = ideal, inf = open); got NaN or negative values")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0 ohm (0 = ideal, inf = open); got {arr.min():.6g}")
+    if np.any((arr > 0) & (arr < MIN_RESISTANCE_OHM)):
+        raise ValueError(f"{name} must be 0 (ideal) or >= {MIN_RESISTANCE_OHM:g} ohm; got {arr[arr > 0].min():.3g}")
     return arr
 
 
@@ -77,15 +89,16 @@ class CrossbarLayout:
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"{name} must be a positive integer; got {n!r}")
         rows, cols = int(rows), int(cols)
+        validate.check_memory(f"a {rows}x{cols} crossbar", float(rows) * cols * BYTES_PER_CELL)
         kind = parse_cell_kind(cell)
         layout = cls(
             rows=rows, cols=cols, cell=kind,
-            r_wl=_resistance_array("r_wl", r_wl, (rows, cols - 1)),
-            r_bl=_resistance_array("r_bl", r_bl, (rows - 1, cols)),
-            r_source=_resistance_array("r_source", r_source, (rows,)),
-            r_sense=_resistance_array("r_sense", r_sense, (cols,)),
-            r_on_transistor=_resistance_array("r_on_transistor", r_on_transistor, (rows, cols)),
-            r_off_transistor=_resistance_array("r_off_transistor", r_off_transistor, (rows, cols)),
+            r_wl=resistance_array("r_wl", r_wl, (rows, cols - 1)),
+            r_bl=resistance_array("r_bl", r_bl, (rows - 1, cols)),
+            r_source=resistance_array("r_source", r_source, (rows,)),
+            r_sense=resistance_array("r_sense", r_sense, (cols,)),
+            r_on_transistor=resistance_array("r_on_transistor", r_on_transistor, (rows, cols)),
+            r_off_transistor=resistance_array("r_off_transistor", r_off_transistor, (rows, cols)),
             cell_state=np.zeros((rows, cols), dtype=np.int8),
         )
         return layout

@@ -38,6 +38,7 @@ crossbars from netlist graphs.
 """
 from __future__ import annotations
 
+import io
 import json
 import tomllib
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.netlist.crossbar import CellKind, CrossbarLayout
+from cosim import validate
+from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout
 
 DEFAULT_CONDUCTANCE = 1e-4   # S, a cell's conductance when the description gives none
 _TOP_KEYS = {"rows", "cols", "cell", "device", "selected_rows", "resistance", "conductance", "defects"}
@@ -77,9 +79,9 @@ class ArrayDescription:
 def read_description(path) -> ArrayDescription:
     """Parse and validate a TOML description file (see the module docstring for the format)."""
     path = Path(path)
+    text = validate.read_text(path, "array description")
     try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -143,8 +145,12 @@ def _conductances(table: dict, shape: tuple[int, int], folder: Path) -> np.ndarr
         csv = folder / str(table["file"])
         if not csv.is_file():
             raise ValueError(f"conductance.file: no such file {csv}")
-        g = np.loadtxt(csv, delimiter=",", ndmin=2, dtype=np.float64)
         where = f"conductance.file {csv.name}"
+        try:
+            g = np.loadtxt(io.StringIO(validate.read_text(csv, "conductance file")), delimiter=",", ndmin=2,
+                           dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(f"{where} must hold rows of comma-separated numbers ({exc})") from None
     elif "values" in table:
         g = _number_array("conductance.values", table["values"])
         where = "conductance.values"
@@ -155,8 +161,9 @@ def _conductances(table: dict, shape: tuple[int, int], folder: Path) -> np.ndarr
         where = "conductance.value"
     if g.shape != shape:
         raise ValueError(f"{where} must have shape {shape} (rows x cols); got {g.shape}")
-    if not np.all(np.isfinite(g)) or np.any(g <= 0):
-        raise ValueError(f"{where} must be finite and > 0 siemens (use [defects] for open or shorted cells)")
+    if not np.all(np.isfinite(g)) or np.any(g <= 0) or np.any(g > MAX_CONDUCTANCE_S):
+        raise ValueError(f"{where} must be finite and > 0 siemens, at most {MAX_CONDUCTANCE_S:g} (use [defects] for "
+                         "open or shorted cells)")
     return np.array(g, dtype=np.float64)
 
 

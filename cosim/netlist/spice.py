@@ -38,6 +38,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from cosim import validate
 from cosim.netlist.elements import ElementKind, parse_kind
 from cosim.netlist.graph import element_conductance, sinh_nonlinearity
 from cosim.netlist.ngspice import NgspiceError, read_raw, run_ngspice
@@ -233,7 +234,7 @@ def parse_spice(path) -> SpiceDeck:
     blocks (ignored). Anything else is rejected.
     """
     path = Path(path)
-    raw_lines = path.read_text().splitlines()
+    raw_lines = validate.read_text(path, "SPICE deck").splitlines()
     if not raw_lines:
         raise ValueError(f"{path}: empty file; a SPICE deck starts with a title line")
     reader = _DeckReader(path)

@@ -15,6 +15,7 @@ from enum import Enum
 
 import numpy as np
 
+from cosim import validate
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
@@ -84,8 +85,7 @@ def parse_unselected(value) -> Unselected:
 def cell_bias(rows: int, cols: int, row: int, col: int, voltage: float, unselected) -> Bias:
     """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""
     mode = parse_unselected(unselected)
-    if not (0 <= row < rows and 0 <= col < cols):
-        raise ValueError(f"cell ({row}, {col}) is outside the {rows}x{cols} array")
+    row, col = validate.index("row", row, rows), validate.index("col", col, cols)
     v_wl, v_bl = np.zeros(rows), np.zeros(cols)
     fw = fb = None
     if mode is Unselected.HALF:

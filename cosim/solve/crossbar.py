@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.netlist.crossbar import CellKind, CrossbarLayout
+from cosim import validate
+from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout, resistance_array
 from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
 from cosim.solve import structured
 from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
@@ -26,21 +27,32 @@ from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import has_island, right_hand_side
 from cosim.solve.newton import ConvergenceError, SinhNetwork, solve_nonlinear
 from cosim.solve.nonlinear_batch import BatchReport, lu_preconditioner, nested_preconditioner, solve_batch
+from cosim.solve.refine import REFINE_FAILURE, grid_residual, needs_refinement, refine, voltage_scale
 from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
                                  nested_preconditioner_applies, single_row_ladder_applies)
 from cosim.solve.row_ladder import single_row_solution
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
 
 
-def _check_positive_finite(name: str, value, shape) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got NaN or inf")
+def _check_conductances(name: str, value, shape, scalar_ok: bool = False) -> np.ndarray:
+    """Real, finite, > 0 siemens, of ``shape`` (or a scalar when ``scalar_ok``); a new float64 array."""
+    if scalar_ok:
+        arr = validate.broadcast_real(name, value, shape, unit="S")
+    else:
+        arr = validate.real_array(name, value, shape, unit="S")
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be > 0 siemens (use open_cell for an open cell); got {arr.min():.3g}")
-    return arr.copy()
+    if np.any(arr > MAX_CONDUCTANCE_S):
+        raise ValueError(f"{name} must be <= {MAX_CONDUCTANCE_S:g} siemens (use short_cell for a short); "
+                         f"got {arr.max():.3g}")
+    return arr
+
+
+def _check_finite_solution(sol: CrossbarSolution) -> CrossbarSolution:
+    """Raise OverflowError when a solution's currents or power are not finite (its inputs were)."""
+    for name in ("sense_currents", "driver_currents", "cell_currents", "power"):
+        validate.finite_result(name, getattr(sol, name), "inputs too large")
+    return sol
 
 
 class Crossbar:
@@ -66,7 +78,7 @@ class Crossbar:
         self._updating: tuple[tuple, LowRankOperatingPoints] | None = None
         self.layout = CrossbarLayout.build(rows, cols, cell, r_wl, r_bl, r_source, r_sense,
                                            r_on_transistor, r_off_transistor)
-        self._g = _check_positive_finite("conductance", np.full((rows, cols), conductance, float), (rows, cols))
+        self._g = _check_conductances("conductance", conductance, (self.layout.rows, self.layout.cols), scalar_ok=True)
         self._selected = np.ones(rows, dtype=bool)
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
@@ -129,7 +141,7 @@ class Crossbar:
     # ---- setting values ------------------------------------------------------------------------
     def set_conductances(self, G) -> None:
         """Set every cell's conductance (rows, cols) in siemens (finite, > 0)."""
-        self._g = _check_positive_finite("G", G, self.shape)
+        self._g = _check_conductances("G", G, self.shape)
         self._invalidate_values()
 
     def select_rows(self, rows=None) -> None:
@@ -138,17 +150,11 @@ class Crossbar:
             raise ValueError(f"select_rows applies to 1T1R arrays; this one is {self.cell.value}")
         if rows is None:
             mask = np.ones(self.rows, bool)
+        elif np.asarray(rows).dtype == bool and np.ndim(rows) == 1:
+            mask = validate.bool_mask("rows", rows, self.rows)
         else:
-            arr = np.asarray(rows)
-            if arr.dtype == bool:
-                if arr.shape != (self.rows,):
-                    raise ValueError(f"rows mask must have shape ({self.rows},); got {arr.shape}")
-                mask = arr.copy()
-            else:
-                if arr.ndim > 1 or not np.issubdtype(arr.dtype, np.integer) or np.any((arr < 0) | (arr >= self.rows)):
-                    raise ValueError(f"rows must be indices in [0, {self.rows}) or a boolean mask; got {rows!r}")
-                mask = np.zeros(self.rows, bool)
-                mask[arr] = True
+            mask = np.zeros(self.rows, bool)
+            mask[validate.index_array("rows", rows, self.rows)] = True
         self._selected = mask
         self._invalidate_values()
 
@@ -158,13 +164,8 @@ class Crossbar:
         self._invalidate_values()
 
     def _check_nonlinearity(self, b) -> np.ndarray:
-        arr = np.asarray(b, np.float64)
-        try:
-            arr = np.broadcast_to(arr, self.shape).copy()
-        except ValueError:
-            raise ValueError(f"nonlinearity must be a scalar or have shape {self.shape}; got {arr.shape}") from None
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError("nonlinearity must be finite and >= 0 (1/V)")
+        arr = validate.broadcast_real("nonlinearity", b, self.shape, unit="1/V")
+        validate.check_range("nonlinearity", arr, low=0.0, unit="1/V")
         return arr
 
     # ---- edits (structural changes recompile) -----------------------------------------------
@@ -174,15 +175,13 @@ class Crossbar:
         ``line="wl"``: the segment of word line ``row`` between columns ``col`` and ``col + 1``;
         ``line="bl"``: the segment of bit line ``col`` between rows ``row`` and ``row + 1``.
         """
-        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line)
+        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line) if isinstance(line, str) else None
         if arr is None:
             raise ValueError(f"line must be 'wl' or 'bl'; got {line!r}")
-        if not (0 <= row < arr.shape[0] and 0 <= col < arr.shape[1]):
-            raise ValueError(f"{line} segment index ({row}, {col}) out of range for shape {arr.shape}")
-        r = float(r)
-        if np.isnan(r) or r < 0:
-            raise ValueError(f"segment resistance must be >= 0 ohm; got {r}")
-        arr[row, col] = r
+        row = validate.index("row", row, arr.shape[0])
+        col = validate.index("col", col, arr.shape[1])
+        r = validate.real_scalar("r", r, finite=False, unit="ohm")
+        arr[row, col] = resistance_array("r", r, ())
         self._invalidate_structure()
 
     def open_segment(self, line: str, row: int, col: int) -> None:
@@ -202,8 +201,8 @@ class Crossbar:
         self._set_cell_state(row, col, CrossbarLayout.NORMAL)
 
     def _set_cell_state(self, row: int, col: int, state: int) -> None:
-        if not (0 <= row < self.rows and 0 <= col < self.cols):
-            raise ValueError(f"cell index ({row}, {col}) out of range for a {self.rows}x{self.cols} array")
+        row = validate.index("row", row, self.rows)
+        col = validate.index("col", col, self.cols)
         self.layout.cell_state[row, col] = state
         self._invalidate_structure()
 
@@ -277,12 +276,10 @@ class Crossbar:
         return 1.0 / (1.0 / self._g + r_t)
 
     # ---- solving -------------------------------------------------------------------------------
-    def _check_inputs(self, V) -> np.ndarray:
-        v = np.asarray(V, dtype=np.float64)
+    def _check_inputs(self, V, name: str = "V") -> np.ndarray:
+        v = validate.real_array(name, V, unit="V")
         if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
-            raise ValueError(f"V must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError("V must be finite; got NaN or inf")
+            raise ValueError(f"{name} must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
         return v
 
     def terminal_voltages(self, V: np.ndarray) -> np.ndarray:
@@ -315,14 +312,20 @@ class Crossbar:
         path = self.choose_path(SolveRequest(Quantity.TRANSFER_MATRIX)).path
         if self._transfer is None:
             if path is SolverPath.NESTED:
-                self._transfer = self.nested_solver().transfer_matrix()
+                try:
+                    self._transfer = self.nested_solver().transfer_matrix()
+                except np.linalg.LinAlgError:      # a pivot cancelled: the exact structured recursion
+                    self._transfer = self._structured_transfer()
             elif path is SolverPath.STRUCTURED:
-                lay = self.layout
-                self._transfer = structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl,
-                                                            lay.r_source, lay.r_sense)
+                self._transfer = self._structured_transfer()
             else:
                 self._transfer = self.transfer_matrix_general()
+            validate.finite_result("transfer matrix", self._transfer)
         return self._transfer.copy()
+
+    def _structured_transfer(self) -> np.ndarray:
+        lay = self.layout
+        return structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense)
 
     def transfer_matrix_general(self) -> np.ndarray:
         """T computed on the general sparse path (the reference for the structured one)."""
@@ -340,6 +343,11 @@ class Crossbar:
         :attr:`last_nonlinear_report`).
         """
         v = self._check_inputs(V)
+        with np.errstate(over="ignore", invalid="ignore"):      # an overflow raises below, naming the result
+            out = self._read(v)
+        return validate.finite_result("sense currents", out, "inputs too large")
+
+    def _read(self, v: np.ndarray) -> np.ndarray:
         batch = 1 if v.ndim == 1 else v.shape[0]
         path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
         if path is SolverPath.NONLINEAR_BATCH:
@@ -352,7 +360,10 @@ class Crossbar:
                 self.transfer_matrix()
             return v @ self._transfer
         if path is SolverPath.NESTED:
-            return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
+            try:
+                return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
+            except np.linalg.LinAlgError:          # a pivot cancelled: the general path refines
+                pass
         fac = self.factored()
         vt = self.terminal_voltages(np.atleast_2d(v)).T
         currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
@@ -390,12 +401,16 @@ class Crossbar:
             floating_wl, floating_bl: boolean masks of lines whose driver / sense end is disconnected.
             general: force the general sparse path (the reference for the fast ones).
         """
-        v = self._check_inputs(v_wl)
-        vb = np.zeros(v.shape[:-1] + (self.cols,)) if v_bl is None else np.asarray(v_bl, np.float64)
-        if vb.shape != v.shape[:-1] + (self.cols,) or not np.all(np.isfinite(vb)):
-            raise ValueError(f"v_bl must be finite with shape {v.shape[:-1] + (self.cols,)}; got {vb.shape}")
+        v = self._check_inputs(v_wl, "v_wl")
+        shape_bl = v.shape[:-1] + (self.cols,)
+        vb = np.zeros(shape_bl) if v_bl is None else validate.real_array("v_bl", v_bl, shape_bl, unit="V")
         fw = self._check_mask("floating_wl", floating_wl, self.rows)
         fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        with np.errstate(over="ignore", invalid="ignore"):      # an overflow raises below, naming the result
+            sol = self._solve_bias(v, vb, fw, fb, bool(general))
+        return _check_finite_solution(sol)
+
+    def _solve_bias(self, v, vb, fw, fb, general: bool) -> CrossbarSolution:
         floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
         request = SolveRequest(Quantity.OPERATING_POINT, batch=1 if v.ndim == 1 else v.shape[0],
                                floating_lines=floating, biased_bit_lines=bool(np.any(vb)), force_general=bool(general),
@@ -407,39 +422,77 @@ class Crossbar:
             return self._solve_nested(v, vb, fw, fb)
         terminals = np.concatenate([v, vb], axis=-1)
         if path is SolverPath.GENERAL:
-            sol = self.factored(fw, fb).solve(terminals)
-        elif path is SolverPath.NONLINEAR_BATCH:
+            return self._solve_general(terminals, fw, fb)
+        if path is SolverPath.NONLINEAR_BATCH:
             vt = np.atleast_2d(terminals).T
             net, x = self._solve_sinh(vt, fw, fb)
             sol = net.operating_point(x, vt)
             if v.ndim == 1:
                 sol = DCSolution(*(a[0] for a in (sol.node_voltages, sol.terminal_currents, sol.element_currents)),
                                  float(sol.power[0]))
-        elif v.ndim == 2:
-            parts = [self.solve_bias(a, b, fw, fb, general=True) for a, b in zip(v, vb)]
+            return self._crossbar_solution(sol, fw, fb)
+        if v.ndim == 2:
+            parts = [self._solve_bias(a, b, fw, fb, True) for a, b in zip(v, vb)]
             return stack_solutions(parts)
-        else:
-            sol = self._solve_nonlinear(terminals, fw, fb)
-        return self._crossbar_solution(sol, fw, fb)
+        return self._crossbar_solution(self._solve_nonlinear(terminals, fw, fb), fw, fb)
+
+    def _solve_general(self, terminals: np.ndarray, fw, fb) -> CrossbarSolution:
+        return self._crossbar_solution(self.factored(fw, fb).solve(terminals), fw, fb)
+
+    def _refine_nested(self, x, correct, g_eff, v, e, fw, fb):
+        """Refine nested-dissection node voltages with grid KCL residuals (:mod:`cosim.solve.refine`);
+        None when a correction cannot be computed or the refinement does not converge."""
+        corrections = []
+
+        def solve(r):
+            dx = correct(r)
+            if dx is None:
+                corrections.append(None)
+                return np.zeros_like(r)
+            return dx
+
+        x, size = refine(x, solve, lambda xx: grid_residual(self.layout, g_eff, xx, v, e, fw, fb),
+                         voltage_scale(x, np.concatenate([v, e])))
+        if None in corrections or not np.isfinite(size) or size > REFINE_FAILURE:
+            return None
+        return x
 
     @staticmethod
     def _check_mask(name: str, mask, n: int):
         if mask is None:
             return None
-        arr = np.asarray(mask)
-        if arr.shape != (n,) or arr.dtype != bool:
-            raise ValueError(f"{name} must be a boolean mask of shape ({n},); got {arr.dtype} {arr.shape}")
-        return arr.copy()
+        return validate.bool_mask(name, mask, n)
 
     def _solve_nested(self, v: np.ndarray, vb: np.ndarray, fw, fb) -> CrossbarSolution:
         """Operating point on nested dissection: a rank-k update of the last factorisation when few
         cells changed since it (``self.low_rank``), else a fresh factorisation."""
         vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
+        # node voltages lie between the terminal voltages: solve at unit scale, scale back (no overflow)
+        scale = voltage_scale(np.zeros((0, vv.shape[0])), np.concatenate([vv, ee], axis=1).T)[:, None]
+        vv, ee = vv / scale, ee / scale
         g_eff = self.effective_conductances()
+        try:
+            x = self._nested_voltages(vv, ee, g_eff, fw, fb)
+        except np.linalg.LinAlgError:              # a pivot cancelled to <= 0
+            x = None
+        if x is None:                              # not accurate on this path: the general one refines
+            return self._solve_general(np.concatenate([v, vb], axis=-1), fw, fb)
+        x = x * scale[:, 0]
+        vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
+        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
+        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
+        if v.ndim == 1:
+            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                                   {k: val[0] for k, val in sol.power_by_kind.items()})
+        return sol
+
+    def _nested_voltages(self, vv, ee, g_eff, fw, fb):
+        """Node voltages (2 M N, batch) on nested dissection (refined where stiff), or None."""
         key = _floating_key(fw, fb)
         x = None
         if self._updating is not None and self._updating[0] == key:
             x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
+            correct = lambda r: self._updating[1].solve_rhs(g_eff, r)
         if x is None:
             self._updating = None            # let the old factorisation go before the new one is made
             solver = self.nested_solver(fw, fb)
@@ -448,12 +501,13 @@ class Crossbar:
                 x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
             else:
                 x = solver.solve_rhs(right_hand_side(solver.values, vv.T, ee.T))
-        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
-        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
-        if v.ndim == 1:
-            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
-                                   {k: val[0] for k, val in sol.power_by_kind.items()})
-        return sol
+            correct = solver.solve_rhs
+        lay = self.layout
+        with np.errstate(divide="ignore"):
+            stiff = needs_refinement(g_eff, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
+        if stiff:
+            x = self._refine_nested(x, correct, g_eff, vv.T, ee.T, fw, fb)
+        return x
 
     def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
         return single_row_solution(self.layout, self._g, int(np.flatnonzero(self._selected)[0]), v, v_bl)

@@ -91,12 +91,21 @@ class LowRankOperatingPoints:
         Returns None (and changes nothing) when more than ``policy.max_rank`` cells changed or the
         correction system is too ill-conditioned to keep the answer exact.
         """
+        return self._updated(g_cell, lambda: self._base_voltages(v, v_bl))
+
+    def solve_rhs(self, g_cell: np.ndarray, rhs: np.ndarray):
+        """``A^-1 rhs`` (2 M N, batch) at cell conductances ``g_cell`` for injected currents ``rhs`` (A; 0 at
+        pinned nodes), or None to refactor (the same conditions as :meth:`node_voltages`)."""
+        return self._updated(g_cell, lambda: self.solver.solve_rhs(rhs))
+
+    def _updated(self, g_cell: np.ndarray, base):
+        """The Woodbury update at ``g_cell`` of the base-conductance solution ``base()``, or None."""
         changed = np.flatnonzero(g_cell.ravel() != self._g0.ravel())
         if changed.size > self.policy.max_rank:
             return None
         if self.cached_cells + np.count_nonzero(self._column[changed] < 0) > 2 * self.policy.max_rank:
             return None                          # the cache of columns would outgrow its use
-        x0 = self._base_voltages(v, v_bl)
+        x0 = base()
         if changed.size == 0:
             return x0.copy()
         delta = g_cell.ravel()[changed] - self._g0.ravel()[changed]

@@ -222,7 +222,10 @@ class SinhNetwork:
             raise ConvergenceError("the operating point overflows float64 (a sinh cell current is inf)",
                                    0, np.inf, -1)
         power = np.sum(np.where(c.ideal[:, None], 0.0, i_el * dv), axis=0)
-        return DCSolution(node_v.T, self.terminal_currents(x, vt).T, i_el.T, power)
+        i_term = self.terminal_currents(x, vt)
+        if np.any(c.ideal):
+            i_el[c.ideal] = c.ideal_currents(i_el, i_term)     # zero-ohm elements carry what KCL gives
+        return DCSolution(node_v.T, i_term.T, i_el.T, power)
 
 
 def _incidence(ia: np.ndarray, ib: np.ndarray, n: int, size: int) -> sp.csr_matrix:

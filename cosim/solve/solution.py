@@ -11,9 +11,13 @@ class CrossbarSolution:
     """Operating point of a crossbar; a leading batch axis is present when a batch was solved.
 
     Attributes:
-        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V.
+        wl_voltages, bl_voltages: (..., rows, cols) word-line / bit-line node voltages, V. A node on a
+            floating island (no conducting path to any driven terminal) has no defined voltage: NaN
+            there, and :attr:`floating_wl_nodes` / :attr:`floating_bl_nodes` mark those nodes.
         cell_voltages: (..., rows, cols) voltage across each memristive cell (word-line side minus
-            the other side), V. cell_currents: (..., rows, cols) current through it, A.
+            the other side), V; NaN where a side of the cell floats (in 1T1R also the cell-transistor
+            node). cell_currents: (..., rows, cols) current through it, A: always defined (a shorted
+            cell carries what KCL gives, a cell on an island or cut off carries 0 A).
         sense_currents: (..., cols) current from each bit line into its sense amplifier, A.
         driver_currents: (..., rows) current from each driver into its word line, A.
         power: (...,) total power dissipated, W; power_by_kind: the same split by element kind
@@ -28,6 +32,16 @@ class CrossbarSolution:
     driver_currents: np.ndarray
     power: np.ndarray
     power_by_kind: dict
+
+    @property
+    def floating_wl_nodes(self) -> np.ndarray:
+        """(..., rows, cols) True where a word-line node floats (its voltage is NaN)."""
+        return np.isnan(self.wl_voltages)
+
+    @property
+    def floating_bl_nodes(self) -> np.ndarray:
+        """(..., rows, cols) True where a bit-line node floats (its voltage is NaN)."""
+        return np.isnan(self.bl_voltages)
 
 
 ARRAY_FIELDS = ("wl_voltages", "bl_voltages", "cell_voltages", "cell_currents", "sense_currents",
@@ -71,5 +85,15 @@ def solution_from_nodes(layout, conductances: np.ndarray, effective: np.ndarray,
     p_driver = np.sum(g_src * (v - u[..., 0]) ** 2, axis=-1)
     p_sense = np.sum(g_sns * b_end ** 2, axis=-1)
     by_kind = {"wire": p_wire, "cell": p_cell, "transistor": p_transistor, "driver": p_driver, "sense": p_sense}
-    return CrossbarSolution(u, b, cell_v, i_cell, i_cell.sum(axis=-2), i_cell.sum(axis=-1),
-                            sum(by_kind.values()), by_kind)
+    # a resistive driver or sense carries g (difference across it): accurate however large the cells are;
+    # an ideal one carries what KCL gives at its node (the last bit-line segment and cell, the first
+    # word-line segment and cell), so only the elements next to it contribute rounding
+    into_end = i_cell[..., -1, :] + (g_bl[-1] * (b[..., -2, :] - b[..., -1, :]) if layout.rows > 1 else 0.0)
+    out_of_start = i_cell[..., :, 0] + (g_wl[:, 0] * (u[..., :, 0] - u[..., :, 1]) if layout.cols > 1 else 0.0)
+    sense = np.where(layout.r_sense > 0, g_sns * b_end, into_end)
+    driver = np.where(layout.r_source > 0, g_src * (v - u[..., 0]), out_of_start)
+    if floating_wl is not None:
+        driver = np.where(floating_wl, 0.0, driver)
+    if floating_bl is not None:
+        sense = np.where(floating_bl, 0.0, sense)
+    return CrossbarSolution(u, b, cell_v, i_cell, sense, driver, sum(by_kind.values()), by_kind)

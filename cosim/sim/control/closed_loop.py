@@ -115,10 +115,11 @@ class ClosedLoop:
         yield from self.view.pulse(Bias(np.zeros(self.view.rows), v_bl), width_s, select_rows=[row], note=self.name)
 
     def pulse_cell(self, row: int, col: int, line_voltage: float, width_s: float):
-        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under the V/3 disturb limit."""
+        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under the V/3 disturb limit
+        (a limited pulse is counted as clipped)."""
         limit = V3_MARGIN * 3.0 * min(self.model.v_up, self.model.v_down)
         bias = self.view.cell_bias(row, col, float(np.clip(line_voltage, -limit, limit)), "v/3")
-        yield from self.view.pulse(bias, width_s, note=self.name)
+        yield from self.view.pulse(bias, width_s, note=self.name, limited=abs(line_voltage) > limit)
 
     def release_times(self, t_need: np.ndarray, grid: bool = True) -> np.ndarray:
         """Bit-line release times (s) for cells needing ``t_need``: rounded down onto a grid of ratio sqrt(2)

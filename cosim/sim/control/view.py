@@ -79,13 +79,14 @@ class ControllerView:
         """Line voltages that put ``voltage`` (V) on cell (row, col) with the other lines ``unselected``."""
         return self._array.cell_bias(row, col, voltage, unselected)
 
-    def pulse(self, bias: Bias, width_s: float, select_rows=None, note: str = ""):
-        """Apply ``bias`` for ``width_s`` s, limited to the pulse limits (a limited pulse is counted)."""
+    def pulse(self, bias: Bias, width_s: float, select_rows=None, note: str = "", limited: bool = False):
+        """Apply ``bias`` for ``width_s`` s, limited to the pulse limits; a limited pulse is counted, as is one
+        the controller already ``limited`` itself (e.g. to a disturb limit)."""
         lim = self.limits
         width = float(np.clip(width_s, lim.width_min_s, lim.width_max_s))
         v_wl = np.clip(bias.v_wl, -lim.v_line_max, lim.v_line_max)
         v_bl = np.clip(bias.v_bl, -lim.v_line_max, lim.v_line_max)
-        over = width != width_s or np.any(v_wl != bias.v_wl) or np.any(v_bl != bias.v_bl)
+        over = limited or width != width_s or np.any(v_wl != bias.v_wl) or np.any(v_bl != bias.v_bl)
         self.clipped += bool(over)
         self.pulses += 1
         yield from self._array.pulse_process(Bias(v_wl, v_bl, bias.floating_wl, bias.floating_bl), width,
