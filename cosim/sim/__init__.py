@@ -5,9 +5,11 @@ from cosim.sim.cosimulate import Bias, CosimConfig
 from cosim.sim.engine import Engine
 from cosim.sim.control import (SCHEMES, Bound, IsppConfig, Ladder, OpenLoopConfig, ProgramReport, PulseLimits,
                                Scheme, WriteVerifyConfig)
+from cosim.sim.reset_stop import ResetStopLevels
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.sim.wear import CycleDrive
 
 __all__ = ["Engine", "Array", "Timing", "Unselected", "Bias", "CosimConfig", "AgingLaws", "SCHEMES",
            "Scheme", "ProgramReport", "WriteVerifyConfig", "IsppConfig", "Ladder", "OpenLoopConfig", "PulseLimits",
-           "Bound", "Trace", "TraceRecord", "RetentionModel", "CycleDrive"]
+           "Bound", "Trace", "TraceRecord", "RetentionModel", "CycleDrive",
+           "ResetStopLevels"]

@@ -135,8 +135,10 @@ class AgingState:
         self.cycles = np.zeros(self.r_programmed.shape, dtype=np.int64)
         self.pulse_shift = np.zeros_like(self.r_programmed)    # ln(G / G at the last restart) from pulses
         self.crossings = np.zeros(self.r_programmed.shape, dtype=np.int64)   # midpoint crossings not yet a cycle
+        self.v_stop = np.full(self.r_programmed.shape, np.nan)  # V, RESET stop voltage last applied (NaN: none)
 
-    ARRAYS = ("r_programmed", "equivalent_s", "time_s", "cycles", "pulse_shift", "crossings")
+    ARRAYS = ("r_programmed", "equivalent_s", "time_s", "cycles", "pulse_shift", "crossings", "v_stop")
+    OPTIONAL = {"crossings": 0.0, "v_stop": np.nan}      # arrays older saves may lack, and their fill value
 
     def as_dict(self) -> dict:
         """The memory as arrays (copies) and ``equivalent_at`` (K), for saving."""
@@ -145,10 +147,11 @@ class AgingState:
         return out
 
     def load(self, saved: dict) -> None:
-        """Inverse of :meth:`as_dict` (shapes checked before anything changes; a missing "crossings": 0)."""
+        """Inverse of :meth:`as_dict` (shapes checked before anything changes; missing optional arrays are
+        filled: "crossings" 0, "v_stop" NaN)."""
         n = self.r_programmed.shape
-        arrays = {k: np.asarray(saved[k] if k in saved or k != "crossings" else np.zeros(n)).copy()
-                  for k in self.ARRAYS}
+        arrays = {k: np.asarray(saved[k] if k in saved or k not in self.OPTIONAL else np.full(n, self.OPTIONAL[k])
+                                ).copy() for k in self.ARRAYS}
         for k, v in arrays.items():
             if v.shape != n:
                 raise ValueError(f"aging state {k} must have shape {n}; got {v.shape}")
@@ -236,10 +239,16 @@ class AgingState:
         check_cycles(self.cycles, cells, n)
         r0 = self.r_programmed
 
+        stopped = np.isfinite(self.v_stop)      # cells RESET at a recorded stop voltage: the law's window at it
+
         def r_law() -> np.ndarray:
             if law is None:
                 return np.ones_like(r0)
-            return within_window(law, r0, law.resistance(r0, np.maximum(self.cycles, 1).astype(float)))
+            x = np.maximum(self.cycles, 1).astype(float)
+            r = law.resistance(r0, x)
+            if stopped.any():
+                r[stopped] = law.resistance(r0[stopped], x[stopped], v_stop=self.v_stop[stopped])
+            return within_window(law, r0, r)
         before = r_law()
         self.cycles[cells] += n
         return r_law() / before

@@ -401,3 +401,10 @@ class Array:
         from cosim.sim.program import run_program
 
         return run_program(self, target_G, scheme, tolerance, config, model, amplitude, progress)
+
+    def program_v_stop(self, v_stop, levels, tolerance: float = 0.01, config=None):
+        """RESET to the HRS that ``v_stop`` ((rows, cols) V, NaN: leave alone) sets by ``levels`` and record
+        the v_stop for the endurance law (:func:`cosim.sim.reset_stop.program_v_stop`)."""
+        from cosim.sim.reset_stop import program_v_stop
+
+        return program_v_stop(self, v_stop, levels, tolerance, config)
