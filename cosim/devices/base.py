@@ -41,6 +41,8 @@ class DeviceArray:
     KERNEL: ClassVar[str | None] = None          # model name in the compiled kernels, None = numpy only
     V_READ_FIELD: ClassVar[str] = "v_read"
     AMBIENT_FIELD: ClassVar[str | None] = None   # per-cell parameter holding the ambient temperature (K)
+    TCR_FIELD: ClassVar[str | None] = None       # per-cell temperature coefficient of resistance (1/K), if any
+    TCR_REFERENCE_K: ClassVar[float] = 300.0     # K, the temperature the state's conductance refers to
 
     def __init__(self, params=None, n: int = 1, rng: RngLike = None, *,
                  c2c: Mapping[str, Distribution] | None = None, nonideal: Nonidealities | None = None):
@@ -165,6 +167,22 @@ class DeviceArray:
         self._base[name] = np.full(self.n, float(kelvin))
         self._cell[name] = self._base[name].copy()
         self._param_version += 1
+
+    def tcr_scale(self, kelvin: float) -> np.ndarray:
+        """(n,) factors G(T) / G(T_ref) of a read at ``kelvin`` K: ``1 / (1 + tcr (T - T_ref))``.
+
+        The state always holds the T_ref = ``TCR_REFERENCE_K`` conductance; reads multiply the stamped
+        conductances by these factors (the engine does it where it stamps a read). Ones for models without a
+        TCR parameter (``TCR_FIELD``) or with tcr = 0. A factor that would be <= 0 (R(T) <= 0) is an error.
+        """
+        kelvin = real_scalar("kelvin (read temperature)", kelvin, unit="K")
+        check_range("kelvin (read temperature)", kelvin, low=0.0, low_inclusive=False, unit="K")
+        if self.TCR_FIELD is None:
+            return np.ones(self.n)
+        denom = 1.0 + self._cell[self.TCR_FIELD] * (kelvin - self.TCR_REFERENCE_K)
+        self._require(type(self).__name__, f"1 + {self.TCR_FIELD} * (T - {self.TCR_REFERENCE_K:g} K) at "
+                      f"T = {kelvin:g} K", denom, denom > 0, "> 0 (a positive resistance)")
+        return 1.0 / denom
 
     def sinh_law(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The cells' I-V as I = (G / b) sinh(b V): per-cell (G in S, b in 1/V) at the present state, for a

@@ -45,6 +45,10 @@ class VTEAMParams:
     p: ParamValue = 1.0              # 1, window exponent (unused for window="none")
     j: ParamValue = 1.0              # 1, Prodromakis window scale
     v_read: ParamValue = 0.1         # V, read voltage of conductance()
+    # 1/K, temperature coefficient of resistance at reads: R(T) = R(300 K) (1 + tcr_per_k (T - 300 K)).
+    # 0 in every preset: no seed or MODELS.md gives a TCR for these stacks; set it (e.g. a small positive
+    # value for a metallic LRS filament, negative for a semiconducting HRS gap) to study it.
+    tcr_per_k: ParamValue = 0.0
     r_model: Literal["linear", "exponential"] = "linear"   # R(w) law
     window: Literal["none", "joglekar", "biolek", "prodromakis"] = "none"
     dt: float = 1e-10                # s, recommended integration step for this set
@@ -84,6 +88,7 @@ class VTEAM(DeviceArray):
     STATE_UNIT = "m"
     SHARED_FIELDS = ("dt", "r_model", "window")
     KERNEL = "VTEAM"
+    TCR_FIELD = "tcr_per_k"
 
     def _check_cells(self, c: Cells) -> None:
         req = self._require
@@ -95,6 +100,7 @@ class VTEAM(DeviceArray):
         req("VTEAM", "w_off", c["w_off"], c["w_off"] > c["w_on"], "> w_on")
         req("VTEAM", "r_off", c["r_off"], c["r_off"] > c["r_on"], "> r_on (w_off is the high-resistance bound)")
         req("VTEAM", "v_read", c["v_read"], c["v_read"] != 0, "non-zero")
+        req("VTEAM", "tcr_per_k", c["tcr_per_k"], np.isfinite(c["tcr_per_k"]), "finite (1/K)")
 
     def _state_on(self, c: Cells) -> np.ndarray:
         return c["w_on"]

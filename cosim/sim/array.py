@@ -15,7 +15,7 @@ from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_enduran
 from cosim.sim import defects
 from cosim.sim.cell_clock import CellClock
 from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
-                                  disturb, may_move, parse_unselected, row_currents, stamp, stamp_noisy)
+                                  disturb, may_move, parse_unselected, row_currents, stamp, stamp_read)
 from cosim.sim.engine import check_duration, check_temperature
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.sim.wear import CycleDrive, cycle_energy
@@ -216,7 +216,10 @@ class Array:
         return outcome
 
     def read_process(self, V, select_rows=None, note: str = ""):
-        """Read: word lines at ``V`` (rows,) or (batch, rows), bit lines at their sense amplifiers."""
+        """Read: word lines at ``V`` (rows,) or (batch, rows), bit lines at their sense amplifiers.
+
+        The cells conduct at the array's temperature: G(T) = G(300 K) / (1 + tcr (T - 300 K)) where the
+        device has a temperature coefficient (``tcr_per_k``); the stored state stays the 300 K one."""
         v = self._check_read_voltages(V)
         selected = self._selected(select_rows)
         self.catch_up()
@@ -225,7 +228,7 @@ class Array:
             self.crossbar.select_rows([row])
             try:
                 currents, _ = row_currents(self.crossbar, self.device, row, float(v[row]), np.zeros(self.cols),
-                                           noisy=True)
+                                           noisy=True, kelvin=self.temperature)
             finally:
                 self.crossbar.select_rows(None)
             sol_currents, power = currents, float(v[row] * currents.sum())
@@ -233,7 +236,7 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(select_rows)
             try:
-                stamp_noisy(self.crossbar, self.device)
+                stamp_read(self.crossbar, self.device, self.temperature)
                 sol = self.crossbar.solve(v)
             finally:
                 stamp(self.crossbar, self.device)
@@ -286,7 +289,7 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        stamp_noisy(self.crossbar, self.device)
+        stamp_read(self.crossbar, self.device, self.temperature)
         try:
             sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
         finally:

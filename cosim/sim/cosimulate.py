@@ -125,9 +125,11 @@ def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
         crossbar.set_nonlinearity(0.0 if b is None else b.reshape(crossbar.shape))
 
 
-def stamp_noisy(crossbar: Crossbar, device) -> None:
-    """:func:`stamp` with the devices' read noise (one draw per cell) on G."""
-    stamp(crossbar, device, device.conductance(noisy=True) / device.conductance(noisy=False))
+def stamp_read(crossbar: Crossbar, device, kelvin: float) -> None:
+    """:func:`stamp` for a read at ``kelvin`` K: the devices' read noise (one draw per cell) and their
+    temperature coefficient of resistance (``device.tcr_scale``) on G; the stored state stays the T_ref one."""
+    stamp(crossbar, device, device.conductance(noisy=True) / device.conductance(noisy=False)
+          * device.tcr_scale(kelvin))
 
 
 def solve(crossbar: Crossbar, bias: Bias) -> CrossbarSolution:
@@ -214,16 +216,19 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
 
 
 def row_currents(crossbar: Crossbar, device, row: int, v_row: float, v_bl: np.ndarray,
-                 noisy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                 noisy: bool = False, kelvin: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cell currents (A) of the only selected row of a 1T1R array, and the cells' conductances (S).
 
     The row's exact ladder with the devices' (optionally noisy) read conductances; ``v_bl`` are the
     voltages held at the bit-line ends. The cell currents are the sense currents of the columns.
+    ``kelvin``: a read at that temperature (K) applies the devices' TCR (``device.tcr_scale``); None: none.
     """
     lay = crossbar.layout
     n = crossbar.cols
     cells = row * n + np.arange(n)
     g = device.conductance_of(cells, noisy)
+    if kelvin is not None:
+        g = g * device.tcr_scale(kelvin)[cells]
     r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
     r_t = lay.r_on_transistor[row]
     y = 1.0 / (1.0 / g + r_t + r_down)
