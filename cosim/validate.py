@@ -99,6 +99,34 @@ def bool_mask(name: str, value, size: int) -> np.ndarray:
     return arr.copy()
 
 
+def optional_bool_mask(name: str, value, size: int) -> np.ndarray | None:
+    """None stays None; anything else must be a boolean mask of shape ``(size,)`` (see :func:`bool_mask`)."""
+    return None if value is None else bool_mask(name, value, size)
+
+
+def vectors(name: str, value, size: int, *, unit: str = "") -> np.ndarray:
+    """One vector ``(size,)`` or a batch ``(batch, size)`` of finite reals, as a new float64 array."""
+    arr = real_array(name, value, unit=unit)
+    if arr.ndim not in (1, 2) or arr.shape[-1] != size:
+        raise ValueError(f"{name} must have shape ({size},) or (batch, {size}); got {arr.shape}")
+    return arr
+
+
+def positive_bounded(name: str, value, shape: tuple[int, ...], high: float, *, scalar_ok: bool = False,
+                     unit: str = "", low_hint: str = "", high_hint: str = "") -> np.ndarray:
+    """Finite reals in ``(0, high]`` of ``shape`` (or a scalar broadcast to it when ``scalar_ok``); a new array.
+
+    ``low_hint`` / ``high_hint`` are appended in parentheses to the messages (e.g. what to use instead).
+    """
+    arr = broadcast_real(name, value, shape, unit=unit) if scalar_ok else real_array(name, value, shape, unit=unit)
+    units = f" {unit}" if unit else ""
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0{units}{_paren(low_hint)}; got {arr.min():.3g}")
+    if np.any(arr > high):
+        raise ValueError(f"{name} must be <= {high:g}{units}{_paren(high_hint)}; got {arr.max():.3g}")
+    return arr
+
+
 def positive_int(name: str, value, *, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum`` (real integers only: not bool, not float)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
@@ -182,6 +210,10 @@ def _check_finite(name: str, arr: np.ndarray, finite: bool, unit: str) -> None:
         raise ValueError(f"{name} must not be NaN{_in(unit)}")
     if finite and np.any(np.isinf(arr)):
         raise ValueError(f"{name} must be finite{_in(unit)}; got inf")
+
+
+def _paren(text: str) -> str:
+    return f" ({text})" if text else ""
 
 
 def _in(unit: str) -> str:

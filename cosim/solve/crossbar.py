@@ -1,4 +1,4 @@
-"""The user-facing crossbar: netlist values, cell conductances, and every way to solve it.
+"""The user-facing crossbar: its netlist values, cell conductances, derived caches and public solve API.
 
 ``Crossbar`` keeps one home for each fact: the parasitic values and defects in a
 :class:`~cosim.netlist.crossbar.CrossbarLayout`, the cell conductances in one (rows, cols) array, the
@@ -11,7 +11,7 @@ the operating points of regular arrays with resistive lines (any line bias, floa
 rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the general sparse path
 (:mod:`cosim.solve.mna`) handles every edit; sinh cells are solved for whole batches of inputs on one
 factorisation (:mod:`cosim.solve.nonlinear_batch`), or by full Newton per input (:mod:`cosim.solve.newton`).
-:mod:`cosim.solve.routing` makes the choice and says why.
+:mod:`cosim.solve.routing` makes the choice and says why; :mod:`cosim.solve.crossbar_paths` runs each path.
 """
 from __future__ import annotations
 
@@ -19,33 +19,21 @@ import numpy as np
 
 from cosim import validate
 from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout, resistance_array
-from cosim.netlist.elements import KIND_CODES, ElementKind, ElementTable
-from cosim.solve import structured
+from cosim.netlist.elements import ElementTable
+from cosim.solve import crossbar_paths as paths
+from cosim.solve.crossbar_paths import floating_key as _floating_key
 from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
-from cosim.solve.mna import CompiledCircuit, DCSolution, FactoredCircuit
+from cosim.solve.mna import CompiledCircuit, FactoredCircuit
 from cosim.solve.nested import NestedDissectionSolver
-from cosim.solve.nested_values import has_island, right_hand_side
-from cosim.solve.newton import ConvergenceError, SinhNetwork, solve_nonlinear
-from cosim.solve.nonlinear_batch import BatchReport, lu_preconditioner, nested_preconditioner, solve_batch
-from cosim.solve.refine import REFINE_FAILURE, grid_residual, needs_refinement, refine, voltage_scale
-from cosim.solve.routing import (PathChoice, Quantity, SolveRequest, SolverPath, choose_path,
-                                 nested_preconditioner_applies, single_row_ladder_applies)
-from cosim.solve.row_ladder import single_row_solution
-from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes, stack_solutions
+from cosim.solve.nonlinear_batch import BatchReport
+from cosim.solve.routing import PathChoice, Quantity, SolveRequest, choose_path, single_row_ladder_applies
+from cosim.solve.solution import CrossbarSolution
 
 
 def _check_conductances(name: str, value, shape, scalar_ok: bool = False) -> np.ndarray:
     """Real, finite, > 0 siemens, of ``shape`` (or a scalar when ``scalar_ok``); a new float64 array."""
-    if scalar_ok:
-        arr = validate.broadcast_real(name, value, shape, unit="S")
-    else:
-        arr = validate.real_array(name, value, shape, unit="S")
-    if np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0 siemens (use open_cell for an open cell); got {arr.min():.3g}")
-    if np.any(arr > MAX_CONDUCTANCE_S):
-        raise ValueError(f"{name} must be <= {MAX_CONDUCTANCE_S:g} siemens (use short_cell for a short); "
-                         f"got {arr.max():.3g}")
-    return arr
+    return validate.positive_bounded(name, value, shape, MAX_CONDUCTANCE_S, scalar_ok=scalar_ok, unit="siemens",
+                                     low_hint="use open_cell for an open cell", high_hint="use short_cell for a short")
 
 
 def _check_finite_solution(sol: CrossbarSolution) -> CrossbarSolution:
@@ -277,10 +265,8 @@ class Crossbar:
 
     # ---- solving -------------------------------------------------------------------------------
     def _check_inputs(self, V, name: str = "V") -> np.ndarray:
-        v = validate.real_array(name, V, unit="V")
-        if v.ndim not in (1, 2) or v.shape[-1] != self.rows:
-            raise ValueError(f"{name} must have shape ({self.rows},) or (batch, {self.rows}); got {v.shape}")
-        return v
+        return validate.vectors(name, V, self.rows, unit="V")
+
 
     def terminal_voltages(self, V: np.ndarray) -> np.ndarray:
         """Voltages of all terminals (drivers, then senses at 0 V) for word-line inputs ``V``."""
@@ -311,29 +297,13 @@ class Crossbar:
         """
         path = self.choose_path(SolveRequest(Quantity.TRANSFER_MATRIX)).path
         if self._transfer is None:
-            if path is SolverPath.NESTED:
-                try:
-                    self._transfer = self.nested_solver().transfer_matrix()
-                except np.linalg.LinAlgError:      # a pivot cancelled: the exact structured recursion
-                    self._transfer = self._structured_transfer()
-            elif path is SolverPath.STRUCTURED:
-                self._transfer = self._structured_transfer()
-            else:
-                self._transfer = self.transfer_matrix_general()
+            self._transfer = paths.transfer_on(self, path)
             validate.finite_result("transfer matrix", self._transfer)
         return self._transfer.copy()
 
-    def _structured_transfer(self) -> np.ndarray:
-        lay = self.layout
-        return structured.transfer_matrix(self.effective_conductances(), lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense)
-
     def transfer_matrix_general(self) -> np.ndarray:
         """T computed on the general sparse path (the reference for the structured one)."""
-        fac = self.factored()
-        vt = np.zeros((self.rows + self.cols, self.rows))
-        vt[: self.rows] = np.eye(self.rows)
-        currents = fac.terminal_currents(fac.unknowns(vt), vt)
-        return np.ascontiguousarray(currents[self.rows:].T)
+        return paths.general_transfer(self)
 
     def read(self, V) -> np.ndarray:
         """Sense currents (A) for word-line voltages V: (rows,) -> (cols,), (batch, rows) -> (batch, cols).
@@ -348,26 +318,7 @@ class Crossbar:
         return validate.finite_result("sense currents", out, "inputs too large")
 
     def _read(self, v: np.ndarray) -> np.ndarray:
-        batch = 1 if v.ndim == 1 else v.shape[0]
-        path = self.choose_path(SolveRequest(Quantity.SENSE_CURRENTS, batch=batch)).path
-        if path is SolverPath.NONLINEAR_BATCH:
-            _, out = self._solve_sinh(self.terminal_voltages(np.atleast_2d(v)).T, sense_only=True)
-            return out.T if v.ndim == 2 else out[:, 0]
-        if path is SolverPath.SINGLE_ROW_LADDER:
-            return self._solve_single_row(v, np.zeros(v.shape[:-1] + (self.cols,))).sense_currents
-        if path is SolverPath.TRANSFER_MATMUL:
-            if self._transfer is None:
-                self.transfer_matrix()
-            return v @ self._transfer
-        if path is SolverPath.NESTED:
-            try:
-                return self.nested_solver().sense_currents(np.atleast_2d(v).T).T.reshape(v.shape[:-1] + (self.cols,))
-            except np.linalg.LinAlgError:          # a pivot cancelled: the general path refines
-                pass
-        fac = self.factored()
-        vt = self.terminal_voltages(np.atleast_2d(v)).T
-        currents = fac.terminal_currents(fac.unknowns(vt), vt)[self.rows:].T
-        return currents if v.ndim == 2 else currents[0]
+        return paths.sense_currents(self, v)
 
     #: below this many cells a factorisation runs on one thread (OpenMP subtrees cost more than they save)
     NESTED_THREADS_MIN_CELLS = 512 * 512
@@ -411,117 +362,12 @@ class Crossbar:
         return _check_finite_solution(sol)
 
     def _solve_bias(self, v, vb, fw, fb, general: bool) -> CrossbarSolution:
-        floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
-        request = SolveRequest(Quantity.OPERATING_POINT, batch=1 if v.ndim == 1 else v.shape[0],
-                               floating_lines=floating, biased_bit_lines=bool(np.any(vb)), force_general=bool(general),
-                               islands=floating and has_island(self.effective_conductances(), fw, fb))
-        path = self.choose_path(request).path
-        if path is SolverPath.SINGLE_ROW_LADDER:
-            return self._solve_single_row(v, vb)
-        if path is SolverPath.NESTED:
-            return self._solve_nested(v, vb, fw, fb)
-        terminals = np.concatenate([v, vb], axis=-1)
-        if path is SolverPath.GENERAL:
-            return self._solve_general(terminals, fw, fb)
-        if path is SolverPath.NONLINEAR_BATCH:
-            vt = np.atleast_2d(terminals).T
-            net, x = self._solve_sinh(vt, fw, fb)
-            sol = net.operating_point(x, vt)
-            if v.ndim == 1:
-                sol = DCSolution(*(a[0] for a in (sol.node_voltages, sol.terminal_currents, sol.element_currents)),
-                                 float(sol.power[0]))
-            return self._crossbar_solution(sol, fw, fb)
-        if v.ndim == 2:
-            parts = [self._solve_bias(a, b, fw, fb, True) for a, b in zip(v, vb)]
-            return stack_solutions(parts)
-        return self._crossbar_solution(self._solve_nonlinear(terminals, fw, fb), fw, fb)
-
-    def _solve_general(self, terminals: np.ndarray, fw, fb) -> CrossbarSolution:
-        return self._crossbar_solution(self.factored(fw, fb).solve(terminals), fw, fb)
-
-    def _refine_nested(self, x, correct, g_eff, v, e, fw, fb):
-        """Refine nested-dissection node voltages with grid KCL residuals (:mod:`cosim.solve.refine`);
-        None when a correction cannot be computed or the refinement does not converge."""
-        corrections = []
-
-        def solve(r):
-            dx = correct(r)
-            if dx is None:
-                corrections.append(None)
-                return np.zeros_like(r)
-            return dx
-
-        x, size = refine(x, solve, lambda xx: grid_residual(self.layout, g_eff, xx, v, e, fw, fb),
-                         voltage_scale(x, np.concatenate([v, e])))
-        if None in corrections or not np.isfinite(size) or size > REFINE_FAILURE:
-            return None
-        return x
+        return paths.operating_point(self, v, vb, fw, fb, general)
 
     @staticmethod
     def _check_mask(name: str, mask, n: int):
-        if mask is None:
-            return None
-        return validate.bool_mask(name, mask, n)
+        return validate.optional_bool_mask(name, mask, n)
 
-    def _solve_nested(self, v: np.ndarray, vb: np.ndarray, fw, fb) -> CrossbarSolution:
-        """Operating point on nested dissection: a rank-k update of the last factorisation when few
-        cells changed since it (``self.low_rank``), else a fresh factorisation."""
-        vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
-        # node voltages lie between the terminal voltages: solve at unit scale, scale back (no overflow)
-        scale = voltage_scale(np.zeros((0, vv.shape[0])), np.concatenate([vv, ee], axis=1).T)[:, None]
-        vv, ee = vv / scale, ee / scale
-        g_eff = self.effective_conductances()
-        try:
-            x = self._nested_voltages(vv, ee, g_eff, fw, fb)
-        except np.linalg.LinAlgError:              # a pivot cancelled to <= 0
-            x = None
-        if x is None:                              # not accurate on this path: the general one refines
-            return self._solve_general(np.concatenate([v, vb], axis=-1), fw, fb)
-        x = x * scale[:, 0]
-        vv, ee = np.atleast_2d(v), np.atleast_2d(vb)
-        u, b = np.moveaxis(x.reshape((2,) + self.shape + (vv.shape[0],)), -1, 1)
-        sol = solution_from_nodes(self.layout, self._g, g_eff, u, b, vv, ee, fw, fb)
-        if v.ndim == 1:
-            sol = CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
-                                   {k: val[0] for k, val in sol.power_by_kind.items()})
-        return sol
-
-    def _nested_voltages(self, vv, ee, g_eff, fw, fb):
-        """Node voltages (2 M N, batch) on nested dissection (refined where stiff), or None."""
-        key = _floating_key(fw, fb)
-        x = None
-        if self._updating is not None and self._updating[0] == key:
-            x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
-            correct = lambda r: self._updating[1].solve_rhs(g_eff, r)
-        if x is None:
-            self._updating = None            # let the old factorisation go before the new one is made
-            solver = self.nested_solver(fw, fb)
-            if self.low_rank.max_rank > 0:
-                self._updating = (key, LowRankOperatingPoints(solver, self.low_rank))
-                x = self._updating[1].node_voltages(g_eff, vv.T, ee.T)
-            else:
-                x = solver.solve_rhs(right_hand_side(solver.values, vv.T, ee.T))
-            correct = solver.solve_rhs
-        lay = self.layout
-        with np.errstate(divide="ignore"):
-            stiff = needs_refinement(g_eff, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
-        if stiff:
-            x = self._refine_nested(x, correct, g_eff, vv.T, ee.T, fw, fb)
-        return x
-
-    def _solve_single_row(self, v: np.ndarray, v_bl: np.ndarray) -> CrossbarSolution:
-        return single_row_solution(self.layout, self._g, int(np.flatnonzero(self._selected)[0]), v, v_bl)
-
-    def _solve_nonlinear(self, terminals: np.ndarray, fw=None, fb=None) -> DCSolution:
-        g = self._element_g(fw, fb)
-        circuit = self.compiled(g)
-        cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
-        normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
-        try:
-            return solve_nonlinear(circuit, g, cells[normal], self._b.ravel()[normal], terminals,
-                                   max_iter=self.NEWTON_MAX_ITER)
-        except ConvergenceError as exc:
-            raise self._name_cell(exc) from None
 
     #: full-Newton iterations allowed per operating point before ConvergenceError
     NEWTON_MAX_ITER = 100
@@ -529,66 +375,9 @@ class Crossbar:
     #: back to full Newton
     BATCH_MAX_NEWTON = 30
 
-    def _sinh_network(self, fw=None, fb=None) -> SinhNetwork:
-        g = self._element_g(fw, fb)
-        cells = np.arange(self.layout.cell_element_slice().start, self.layout.cell_element_slice().stop)
-        normal = self.layout.cell_state.ravel() == CrossbarLayout.NORMAL
-        return SinhNetwork(self.compiled(g), g, cells[normal], self._b.ravel()[normal])
-
-    def _solve_sinh(self, vt: np.ndarray, fw=None, fb=None, sense_only: bool = False) -> tuple[SinhNetwork, np.ndarray]:
-        """Batched sinh-cell solve of terminal voltages vt (n_terminals, batch); sets :attr:`last_nonlinear_report`.
-
-        Returns the network and the unknown voltages (n_unknowns, batch), or with ``sense_only`` the
-        sense currents (cols, batch), computed chunk by chunk.
-        """
-        net = self._sinh_network(fw, fb)
-        keep = (lambda x, v: net.terminal_currents(x, v)[self.rows:]) if sense_only else None
-        floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
-        if nested_preconditioner_applies(self, floating):
-            c = net.circuit
-            has = c.node_unknown >= 0
-            node_of = np.empty(c.n_unknowns, np.int64)
-            node_of[c.node_unknown[has]] = np.flatnonzero(has)   # 1R node numbers are the grid's
-            precondition = nested_preconditioner(self.nested_solver(), node_of)
-        else:
-            precondition = lu_preconditioner(self.factored(fw, fb))
-        try:
-            out, self.last_nonlinear_report = solve_batch(net, vt, precondition, max_newton=self.BATCH_MAX_NEWTON,
-                                                          fallback_iter=self.NEWTON_MAX_ITER, keep=keep)
-        except ConvergenceError as exc:
-            raise self._name_cell(exc) from None
-        return net, out
-
     #: :class:`~cosim.solve.nonlinear_batch.BatchReport` of the last batched sinh-cell solve (tolerance,
     #: Newton steps, CG iterations, inputs that needed the per-input fallback); None before the first
     last_nonlinear_report: BatchReport | None = None
-
-    def _name_cell(self, exc: ConvergenceError) -> ConvergenceError:
-        """The same error with the worst element named as the crossbar cell (row, col) it is."""
-        k = exc.element - self.layout.cell_element_slice().start
-        if not 0 <= k < self.rows * self.cols:
-            return exc
-        where = f"cell ({k // self.cols}, {k % self.cols})"
-        return ConvergenceError(str(exc).replace(f"element {exc.element}", where), exc.iterations,
-                                exc.residual, exc.element)
-
-    def _crossbar_solution(self, sol: DCSolution, fw=None, fb=None) -> CrossbarSolution:
-        idx = self.layout.node_index()
-        shape = sol.node_voltages.shape[:-1]
-        nv = sol.node_voltages
-        wl = nv[..., idx["wl"]]
-        bl = nv[..., idx["bl"]]
-        other = nv[..., idx["mid"]] if "mid" in idx else bl
-        cell_v = wl - other
-        cells = self.layout.cell_element_slice()
-        cell_i = sol.element_currents[..., cells].reshape(shape + self.shape)
-        t = self._table()
-        table_kind = t.kind
-        dv = nv[..., t.a] - nv[..., t.b]
-        p_el = np.where(np.isinf(self._element_g(fw, fb)), 0.0, np.nan_to_num(sol.element_currents * dv))
-        by_kind = {k.value: p_el[..., table_kind == KIND_CODES[k]].sum(axis=-1) for k in ElementKind}
-        return CrossbarSolution(wl, bl, cell_v, cell_i, sol.terminal_currents[..., self.rows:],
-                                -sol.terminal_currents[..., : self.rows], sol.power, by_kind)
 
     # ---- export ----------------------------------------------------------------------------
     def to_spice(self, path, V) -> None:
@@ -606,8 +395,3 @@ class Crossbar:
     def __repr__(self) -> str:
         return (f"Crossbar({self.rows}x{self.cols}, cell={self.cell.value}, "
                 f"r_wl~{np.mean(self.layout.r_wl) if self.layout.r_wl.size else 0:.3g} ohm)")
-
-
-def _floating_key(floating_wl, floating_bl) -> tuple:
-    """Cache key telling floating-line patterns apart (None = no floating line of that kind)."""
-    return tuple(None if m is None else np.asarray(m, bool).tobytes() for m in (floating_wl, floating_bl))
