@@ -4,7 +4,7 @@ A model subclass supplies the physics as pure numpy functions of (voltage, state
 arrays); this class supplies everything else once: per-cell parameters sampled from scalars, arrays or
 distributions (device-to-device), cycle-to-cycle resampling at switching events, non-idealities,
 input validation (before any state change), fixed-step and adaptive integration, and the public
-readouts. One state variable per model, held as one ``(n,)`` float64 array.
+readouts. The per-cell-subset methods (``state_of``, ``step_of``, ...) live in :mod:`cosim.devices.subset`. One state variable per model, held as one ``(n,)`` float64 array.
 
 Switching events (for cycle-to-cycle variation): each model reports the drive polarity of every cell
 (+1 or -1 while its state is being pushed, 0 below threshold); a cell whose polarity becomes non-zero
@@ -18,18 +18,19 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from cosim.validate import broadcast_real, check_memory, check_range, index_array, real_array, real_scalar
+from cosim.validate import broadcast_real, check_memory, check_range, real_array, real_scalar
 
 from . import compiled
 from .nonideal import Faults, Nonidealities, choose_faults, snap_to_levels
-from .variability import Distribution, RngLike, as_generator, positive_support, sample
+from .subset import CellSubsetMethods
+from .variability import Distribution, RngLike, as_generator, check_c2c, sample
 
 __all__ = ["DeviceArray"]
 
 Cells = dict[str, np.ndarray]
 
 
-class DeviceArray:
+class DeviceArray(CellSubsetMethods):
     """``n`` memristive cells of one model; see the module docstring. Subclasses set the ClassVars."""
 
     Params: ClassVar[type]                       # frozen dataclass of the model's parameters
@@ -72,7 +73,7 @@ class DeviceArray:
             for f in fields(params) if f.name not in self.SHARED_FIELDS
         }
         self._check_cells(self._base)
-        self.c2c = self._check_c2c(c2c)
+        self.c2c = check_c2c(c2c, self._base, type(self).__name__)
         self._cell: Cells = {k: v.copy() for k, v in self._base.items()}
         self._faults: Faults = choose_faults(nonideal, self.n, self._rng)
         self._frozen = self._faults.frozen
@@ -95,22 +96,6 @@ class DeviceArray:
         if unknown:
             raise ValueError(f"unknown {cls.__name__} parameter(s) {unknown}; known: {', '.join(known)}")
         return cls(replace(cls.PRESETS[name], **overrides), n, rng, c2c=c2c, nonideal=nonideal)
-
-    def _check_c2c(self, c2c) -> dict[str, Distribution]:
-        if c2c is not None and not isinstance(c2c, Mapping):
-            raise TypeError(f"c2c must be a mapping of parameter name -> Distribution of a factor, or None; "
-                            f"got {type(c2c).__name__} {c2c!r}")
-        c2c = dict(c2c or {})
-        for name, dist in c2c.items():
-            if name not in self._base:
-                raise ValueError(f"c2c: unknown per-cell {type(self).__name__} parameter {name!r}; "
-                                 f"known: {', '.join(self._base)}")
-            if not isinstance(dist, Distribution):
-                raise ValueError(f"c2c[{name!r}] must be a Distribution of a factor; got {type(dist).__name__}")
-            if not positive_support(dist):
-                raise ValueError(f"c2c[{name!r}] must be a distribution of positive factors (a LogNormal, or a "
-                                 f"lower bound low > 0) so the factor keeps the parameter's sign; got {dist!r}")
-        return c2c
 
     @staticmethod
     def _require(model: str, name: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
@@ -231,80 +216,6 @@ class DeviceArray:
         i = self._ideal_current(v, self._state, self._cell)
         return np.where(self._frozen, 0.0, self._rate(v, self._state, self._cell, i))
 
-    # ----------------------------------------------------------------- a subset of the cells
-    # The event engine drives one row of an array at a time; these work on ``cells`` (indices) only,
-    # with the same physics, faults and finite levels as the whole-array methods.
-    # Each validates ``cells`` (integer indices in [0, n), 1-D; not booleans) and the per-cell values
-    # (real, finite, one per cell or a scalar) before it changes anything.
-    def state_of(self, cells: np.ndarray) -> np.ndarray:
-        """The state of ``cells`` (indices), a copy."""
-        return self._state[self._subset(cells)]
-
-    def set_state_of(self, cells: np.ndarray, values: np.ndarray) -> None:
-        """Set the state of ``cells`` (clipped to their bounds); faulty cells keep theirs."""
-        cells = self._subset(cells)
-        values = broadcast_real(self.STATE_NAME, values, cells.shape, unit=self.STATE_UNIT)
-        cell = {k: a[cells] for k, a in self._cell.items()}
-        lo, hi = self._state_range(cell)
-        self._state[cells] = np.where(self._frozen[cells], self._state[cells], np.clip(values, lo, hi))
-
-    def state_for(self, cells: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """The state at which ``cells`` read conductance ``g`` (S; noise-free, unquantised), clipped to bounds."""
-        cells = self._subset(cells)
-        g = broadcast_real("g", g, cells.shape, unit="S")
-        cell = {k: a[cells] for k, a in self._cell.items()}
-        g_off = self._ideal_conductance(self._state_off(cell), cell)
-        g_on = self._ideal_conductance(self._state_on(cell), cell)
-        g = np.clip(g, np.minimum(g_off, g_on), np.maximum(g_off, g_on))
-        lo, hi = self._state_range(cell)
-        return np.clip(self._state_from_conductance(g, cell), lo, hi)
-
-    def conductance_of(self, cells: np.ndarray, noisy: bool = False) -> np.ndarray:
-        """Read conductance (S) of ``cells`` (indices); with read noise if ``noisy``."""
-        cells = self._subset(cells)
-        cell = {k: a[cells] for k, a in self._cell.items()}
-        v_read = cell[self.V_READ_FIELD]
-        s = self._state[cells]
-        g = self._observed_subset(v_read, s, self._ideal_current(v_read, s, cell), cells, cell) / v_read
-        if noisy and self.nonideal.read_noise > 0:
-            g = g * (1.0 + self.nonideal.read_noise * self._rng.standard_normal(g.size))
-        return g
-
-    def rate_of(self, cells: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """d(state)/dt of ``cells`` at voltages ``v`` (V, one per cell); no state change."""
-        cells = self._subset(cells)
-        v = broadcast_real("v", v, cells.shape, unit="V")
-        cell = {k: a[cells] for k, a in self._cell.items()}
-        s = self._state[cells]
-        return np.where(self._frozen[cells], 0.0, self._rate(v, s, cell, self._ideal_current(v, s, cell)))
-
-    def step_of(self, cells: np.ndarray, v: np.ndarray, dt: float) -> None:
-        """Advance ``cells`` by one step of ``dt`` s under voltages ``v`` (V); the others are untouched."""
-        cells = self._subset(cells)
-        v = broadcast_real("v", v, cells.shape, unit="V")
-        dt = self._check_dt(dt)
-        if self.c2c:
-            self._switching_events(v, subset=cells)
-        cell = {k: a[cells] for k, a in self._cell.items()}
-        s = self._state[cells]
-        new = self._advance(v, s, cell, dt, self._ideal_current(v, s, cell))
-        self._state[cells] = np.where(self._frozen[cells], s, new)
-
-    def _subset(self, cells) -> np.ndarray:
-        return index_array("cells", cells, self.n)
-
-    def _observed_subset(self, v, s, i_phys, cells, cell) -> np.ndarray:
-        i = i_phys
-        spec = self.nonideal
-        if spec.levels is not None:
-            g = self._ideal_conductance(s, cell)
-            g_off = self._ideal_conductance(self._state_off(cell), cell)
-            g_on = self._ideal_conductance(self._state_on(cell), cell)
-            i = i * (snap_to_levels(g, g_off, g_on, spec.levels, spec.level_spacing) / g)
-        unformed = self._faults.unformed[cells]
-        if unformed.any():
-            i = np.where(unformed, v * self._unformed_conductance()[cells], i)
-        return i
 
     def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(G at the high-resistance bound, G at the low-resistance bound), each (n,) S, fault-free."""

@@ -23,7 +23,7 @@ from cosim.validate import real_array, real_scalar, check_range
 
 __all__ = [
     "Distribution", "Normal", "TruncatedNormal", "LogNormal", "Uniform", "Exponential",
-    "ParamValue", "sample", "as_generator", "positive_support", "check_param_value", "check_params",
+    "ParamValue", "sample", "as_generator", "positive_support", "check_param_value", "check_params", "check_c2c",
 ]
 
 RngLike = Union[None, int, np.integer, np.random.Generator]
@@ -266,3 +266,28 @@ def sample(value: ParamValue, n: int, rng: RngLike = None, name: str = "value") 
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; found {int(np.sum(~np.isfinite(arr)))} non-finite entries")
     return arr
+
+
+def check_c2c(c2c, per_cell: Mapping[str, np.ndarray], model: str) -> dict[str, Distribution]:
+    """Validate a cycle-to-cycle spec: parameter name (one of ``per_cell``) -> Distribution of a positive factor.
+
+    Args:
+        c2c: the mapping (or None = no cycle-to-cycle variation).
+        per_cell: the model's per-cell parameter arrays, by name.
+        model: the model's class name, used in messages.
+    Returns a new dict; raises TypeError / ValueError naming the entry otherwise.
+    """
+    if c2c is not None and not isinstance(c2c, Mapping):
+        raise TypeError(f"c2c must be a mapping of parameter name -> Distribution of a factor, or None; "
+                        f"got {type(c2c).__name__} {c2c!r}")
+    c2c = dict(c2c or {})
+    for name, dist in c2c.items():
+        if name not in per_cell:
+            raise ValueError(f"c2c: unknown per-cell {model} parameter {name!r}; "
+                             f"known: {', '.join(per_cell)}")
+        if not isinstance(dist, Distribution):
+            raise ValueError(f"c2c[{name!r}] must be a Distribution of a factor; got {type(dist).__name__}")
+        if not positive_support(dist):
+            raise ValueError(f"c2c[{name!r}] must be a distribution of positive factors (a LogNormal, or a "
+                             f"lower bound low > 0) so the factor keeps the parameter's sign; got {dist!r}")
+    return c2c
