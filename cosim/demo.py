@@ -126,15 +126,13 @@ def device_section(out_dir: Path, log: Log) -> dict:
 def engine_section(out_dir: Path, log: Log) -> dict:
     """Program a 16 x 16 1T1R array with write-verify on the engine clock, read it, bake it (3 h at 498 K), read again."""
     from cosim import Engine
-    from cosim.devices import VTEAM
 
     eng = Engine(temperature=300.0)
-    arr = eng.array(16, 16, cell="1T1R", device=VTEAM.preset("Pt/Hf/Ti", n=256, rng=7), seed=7,
-                    r_wl=1.0, r_bl=1.0, r_on_transistor=200.0)
+    arr = eng.array(16, 16, cell="1T1R", seed=7, r_wl=1.0, r_bl=1.0, r_on_transistor=200.0)   # default HfOx cells
     lo, hi = arr.conductance_bounds()
     i, j = np.mgrid[:16, :16]
     target = np.where((i // 4 + j // 4) % 2 == 0, 0.8 * hi, 1.5 * lo)     # a 4x4-block checkerboard
-    log("write-verify of a 16x16 1T1R array of Pt/Hf/Ti VTEAM cells to 1 % ...")
+    log("write-verify of a 16x16 1T1R array of HfOx VTEAM cells (the engine's default device) to 1 % ...")
     rep = arr.program(target, scheme="write-verify", tolerance=0.01)
     log(rep.summary())
     v = np.full(16, 0.1)
@@ -151,12 +149,15 @@ def engine_section(out_dir: Path, log: Log) -> dict:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, m, title in ((axes[0], g_programmed, "programmed G (mS)"), (axes[1], g, "after 3 h at 498 K (mS)")):
+    for ax, m, title in ((axes[0], g_programmed, "programmed"), (axes[1], g, "after 3 h at 498 K")):
         im = ax.imshow(m * 1e3, cmap="viridis", vmin=0, vmax=hi.max() * 1e3)
         ax.set_title(title)
-        fig.colorbar(im, ax=ax)
+        ax.set_xlabel("bit line (column index)")
+        ax.set_ylabel("word line (row index)")
+        fig.colorbar(im, ax=ax, label="conductance (mS)")
     axes[2].hist(rep.error.ravel() * 100, bins=40)
     axes[2].set_xlabel("write-verify error (%)")
+    axes[2].set_ylabel("cells (count)")
     fig.tight_layout()
     path = out_dir / "engine_write_verify_bake.png"
     fig.savefig(path, dpi=110)
