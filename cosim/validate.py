@@ -43,7 +43,9 @@ def broadcast_real(name: str, value, shape: tuple[int, ...], *, finite: bool = T
     if arr.ndim != 0 and arr.shape != tuple(shape):
         raise ValueError(f"{name} must be a scalar or have shape {tuple(shape)}; got shape {arr.shape}")
     _check_finite(name, arr, finite, unit)
-    return np.broadcast_to(arr, shape).copy()
+    if arr.ndim != 0:
+        return arr                          # already a new float64 array of ``shape`` (see _as_real)
+    return np.full(shape, arr[()])
 
 
 def real_scalar(name: str, value, *, finite: bool = True, unit: str = "") -> float:
@@ -83,10 +85,10 @@ def index(name: str, value, size: int) -> int:
 def index_array(name: str, value, size: int) -> np.ndarray:
     """Integer indices in ``[0, size)`` (a scalar or 1-D sequence; not bool, not float) as an int64 array."""
     arr = np.asarray(value)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer) or arr.ndim > 1:
+    if arr.dtype.kind not in "iu" or arr.ndim > 1:          # kinds: signed / unsigned integers (not bool)
         raise TypeError(f"{name} must be integer indices in [0, {size}) (a scalar or 1-D); "
                         f"got {arr.dtype} of shape {arr.shape}")
-    if np.any((arr < 0) | (arr >= size)):
+    if arr.size and (arr.min() < 0 or arr.max() >= size):
         raise ValueError(f"{name} must be in [0, {size}); got {arr.tolist()}")
     return np.atleast_1d(arr).astype(np.int64)
 
@@ -193,19 +195,22 @@ def _as_real(name: str, value) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} must be a real number or a rectangular array of them; got {_brief(value)} ({exc})") \
             from None
-    if arr.dtype == bool:
+    kind = arr.dtype.kind                   # b bool, c complex, i/u integers, f floats
+    if kind == "b":
         raise TypeError(f"{name} must be real numbers, not booleans; got {_brief(value)}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
+    if kind == "c":
         raise TypeError(f"{name} must be real; got complex values {_brief(value)}")
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if kind not in "iuf":
         raise TypeError(f"{name} must be real numbers; got {arr.dtype} {_brief(value)}")
     try:
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)    # np.array above made a new array already
     except OverflowError:
         raise ValueError(f"{name} does not fit in float64; got {_brief(value)}") from None
 
 
 def _check_finite(name: str, arr: np.ndarray, finite: bool, unit: str) -> None:
+    if np.isfinite(arr).all():              # the common case: one pass, then the precise message below
+        return
     if np.any(np.isnan(arr)):
         raise ValueError(f"{name} must not be NaN{_in(unit)}")
     if finite and np.any(np.isinf(arr)):

@@ -4,7 +4,12 @@ Sub-steps follow how fast the state moves: each one lasts at most ``max_change``
 cell's state range divided by its rate, so a pulse below every threshold is one solve and no change,
 and a switching pulse is resolved finely where the conductances move. Energy is the integral of the
 power dissipated in every element (cells, wires, drivers, senses, transistors), by the trapezoid
-rule over the sub-steps. A sub-step after which only k cells moved is solved by a rank-k update of the
+rule over the sub-steps. Each sub-step is second order in the circuit-device coupling (explicit
+midpoint): the devices take a half step with the cell voltages at its start, the circuit is re-solved at
+that predicted state, and the devices then take the whole sub-step from its start with the midpoint's
+voltages (by their own ``step``, so each model's update law, c2c events and noise still apply). A pulse's
+final state is then accurate to well under 1 % at the default ``max_change`` (the first-order step was
+off by several %). A sub-step after which only k cells moved is solved by a rank-k update of the
 last factorisation instead of a new one (``Crossbar.low_rank``, :mod:`cosim.solve.low_rank`): a
 single-cell pulse factors the array once.
 """
@@ -165,6 +170,8 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         speed = np.max(np.abs(effective_rate(device, v_cells, lo, hi)) / span)
         dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
         p_start = float(sol.power)
+        if speed > 0:
+            v_cells = _midpoint_voltages(crossbar, device, bias, v_cells, dt)
         device.step(v_cells, dt)
         stamp(crossbar, device)
         sol = solve(crossbar, bias)
@@ -173,6 +180,18 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         substeps += 1
     unreachable = ~np.isfinite(sol.cell_voltages)
     return PulseOutcome(energy, substeps, np.nan_to_num(sol.sense_currents, nan=0.0), sol, unreachable)
+
+
+def _midpoint_voltages(crossbar: Crossbar, device, bias: Bias, v_start: np.ndarray, dt: float) -> np.ndarray:
+    """Cell voltages (V) at the midpoint of a sub-step of ``dt`` s: the devices take a half step with
+    ``v_start`` (the voltages at its start), the circuit is solved at that predicted state, and the devices
+    are put back to where they started. Stepping with these voltages is the explicit midpoint rule."""
+    start = device.state
+    device.step(v_start, 0.5 * dt)
+    stamp(crossbar, device)
+    v_mid = np.nan_to_num(solve(crossbar, bias).cell_voltages.ravel(), nan=0.0)
+    device.set_state(start)
+    return v_mid
 
 
 def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
@@ -206,6 +225,11 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
         rate = np.where(((state <= lo) & (rate < 0)) | ((state >= hi) & (rate > 0)), 0.0, rate)
         speed = np.max(np.abs(rate) / span)
         dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
+        if speed > 0:                          # explicit midpoint, as in co_simulate
+            start = device.state_of(cells)
+            device.step_of(cells, v_cells, 0.5 * dt)
+            v_cells = row_state()[0]
+            device.set_state_of(cells, start)
         device.step_of(cells, v_cells, dt)
         v_new, p_new, i_cell = row_state()
         energy += 0.5 * (power + p_new) * dt
