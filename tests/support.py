@@ -39,3 +39,17 @@ def step_locked(kernel_dev, numpy_dev, v, dt):
         i_n[k] = numpy_dev.simulate(v[k:k + 1], dt, engine="numpy")[0]
         worst = max(worst, float(np.max(np.abs(kernel_dev.state - numpy_dev.state) / span)))
     return i_k, i_n, worst
+
+
+def assert_nodes_close(sol, nodes: dict, rtol: float) -> int:
+    """Every word- and bit-line node voltage of `sol` that ngspice solved (`nodes`, by SPICE node name)
+    agrees to `rtol` (absolute floor 1 nV); islands (NaN in cosim) are skipped. Returns the count checked."""
+    checked = 0
+    for prefix, ours in (("wl", sol.wl_voltages), ("bl", sol.bl_voltages)):
+        for (i, j), value in np.ndenumerate(ours):
+            name = f"{prefix}_{i}_{j}"
+            if name in nodes and np.isfinite(value):
+                assert value == pytest.approx(nodes[name], rel=rtol, abs=1e-9), name
+                checked += 1
+    assert checked > 0
+    return checked

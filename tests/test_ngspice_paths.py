@@ -15,6 +15,7 @@ from cosim import Crossbar
 from cosim.netlist.spice import parse_spice, run_ngspice
 from cosim.solve import routing
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from support import assert_nodes_close
 
 RTOL = 1e-6
 WIRES = dict(r_wl=2.0, r_bl=1.5, r_source=5.0, r_sense=3.0)
@@ -52,17 +53,6 @@ def assert_close(ours, ref):
     assert np.all(np.abs(ours - ref) <= RTOL * scale), float(np.max(np.abs(ours - ref) / scale))
 
 
-def assert_nodes_close(sol, nodes):
-    checked = 0
-    for prefix, ours in (("wl", sol.wl_voltages), ("bl", sol.bl_voltages)):
-        for (i, j), value in np.ndenumerate(ours):
-            name = f"{prefix}_{i}_{j}"
-            if name in nodes and np.isfinite(value):
-                assert value == pytest.approx(nodes[name], rel=RTOL, abs=1e-9), name
-                checked += 1
-    assert checked > 0
-
-
 def path(xb, quantity, **kw):
     return xb.choose_path(SolveRequest(quantity, **kw)).path
 
@@ -88,7 +78,7 @@ def test_nested_transfer_matrix_reads_and_operating_point(tmp_path, monkeypatch)
     assert path(fresh, Quantity.OPERATING_POINT) is SolverPath.NESTED
     sol = fresh.solve(v)
     assert_close(sol.sense_currents, sense)
-    assert_nodes_close(sol, nodes)
+    assert_nodes_close(sol, nodes, RTOL)
 
 
 @pytest.mark.parametrize("row", [0, 3])
@@ -113,7 +103,7 @@ def test_general_sparse_path(tmp_path):
     sense, nodes = spice(xb, v, tmp_path)
     sol = xb.solve(v)
     assert_close(sol.sense_currents, sense)
-    assert_nodes_close(sol, nodes)
+    assert_nodes_close(sol, nodes, RTOL)
 
 
 @pytest.mark.parametrize("cell", ["1R", "1T1R"])
@@ -124,7 +114,7 @@ def test_newton_on_sinh_cells(cell, tmp_path):
     sense, nodes = spice(xb, v, tmp_path)
     sol = xb.solve_bias(v, general=True)
     assert_close(sol.sense_currents, sense)
-    assert_nodes_close(sol, nodes)
+    assert_nodes_close(sol, nodes, RTOL)
     linear, _ = crossbar(5, 4, cell, seed=5)
     assert np.max(np.abs(linear.read(v) - sense)) > 1e-2 * np.max(np.abs(sense))   # the law matters
 
