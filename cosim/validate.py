@@ -37,6 +37,20 @@ def real_array(name: str, value, shape: tuple[int, ...] | None = None, *, finite
     return arr
 
 
+def cell_map(name: str, value, shape: tuple[int, ...], *, unit: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """A per-cell array of ``shape`` where NaN means "leave this cell alone".
+
+    Returns the new float64 array and the boolean mask of the cells given a value; rejects strings,
+    booleans, complex numbers, a wrong shape, and +-inf among the given cells.
+    """
+    arr = _as_real(name, value)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got shape {arr.shape}")
+    given = ~np.isnan(arr)
+    _check_finite(f"{name} (the cells given one)", arr[given], True, unit)
+    return arr, given
+
+
 def broadcast_real(name: str, value, shape: tuple[int, ...], *, finite: bool = True, unit: str = "") -> np.ndarray:
     """A scalar or an array of exactly ``shape`` (nothing in between) as a new float64 array of ``shape``."""
     arr = _as_real(name, value)

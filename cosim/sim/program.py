@@ -15,6 +15,7 @@ from cosim.devices.base import DeviceArray
 from cosim.sim.control import (CONFIG_OF_SCHEME, ControllerModel, ControllerView, ProgramReport, Scheme,
                                make_controller, parse_scheme)
 from cosim.sim.control.model import controller_model, nominal_model
+from cosim.validate import cell_map
 
 
 def check_request(array, target_G, scheme, tolerance, config, amplitude):
@@ -40,14 +41,8 @@ def check_request(array, target_G, scheme, tolerance, config, amplitude):
             raise ValueError("ispp takes its amplitudes from IsppConfig ladders, not amplitude=")
         field_name = "v_cell" if scheme is Scheme.WRITE_VERIFY else "amplitude"
         config = replace(config, **{field_name: amplitude})
-    try:
-        target = np.array(target_G, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"target_G must be an array of conductances (S); got {type(target_G).__name__}") from None
-    if target.shape != array.shape:
-        raise ValueError(f"target_G must have shape {array.shape}; got {target.shape}")
-    addressed = ~np.isnan(target)
-    if not np.all(np.isfinite(target[addressed])) or np.any(target[addressed] <= 0):
+    target, addressed = cell_map("target_G", target_G, array.shape, unit="S")
+    if np.any(target[addressed] <= 0):
         raise ValueError("target_G must be finite and > 0 siemens (NaN leaves a cell alone)")
     return target, addressed, scheme, config
 

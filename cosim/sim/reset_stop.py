@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.devices.aging import EnduranceRetentionLaw, ResetStopWindow, TwoStateAging
-from cosim.validate import real_array
+from cosim.validate import cell_map, real_array
 
 __all__ = ["ResetStopLevels", "law_window", "program_v_stop"]
 
@@ -70,14 +70,7 @@ def program_v_stop(array, v_stop, levels: ResetStopLevels, tolerance: float = 0.
     """
     if not isinstance(levels, ResetStopLevels):
         raise TypeError(f"levels must be a ResetStopLevels; got {type(levels).__name__}")
-    try:
-        v = np.array(v_stop, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"v_stop must be an array of volts (NaN: leave alone); got {type(v_stop).__name__}") from None
-    if v.shape != array.shape:
-        raise ValueError(f"v_stop must have shape {array.shape}; got {v.shape}")
-    given = ~np.isnan(v)
-    real_array("v_stop (the cells given one)", v[given], unit="V")          # finite volts
+    v, given = cell_map("v_stop", v_stop, array.shape, unit="V")   # NaN: leave the cell alone
     window = law_window(array.aging_laws.endurance)
     if window != levels.window:
         raise ValueError(f"the array's endurance law (aging_laws.endurance) must have the RESET stop window "

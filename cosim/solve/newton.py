@@ -46,14 +46,6 @@ class ConvergenceError(RuntimeError):
         self.iterations, self.residual, self.element = iterations, residual, element
 
 
-def sinh_current(g: np.ndarray, b: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Cell current (A) for conductance g (S), nonlinearity b (1/V) and voltage v (V); linear where b == 0."""
-    bv = b * v
-    safe_b = np.where(b > 0, b, 1.0)
-    with np.errstate(over="ignore"):
-        return np.where(b > 0, g / safe_b * np.sinh(bv), g * v)
-
-
 class SinhNetwork:
     """A compiled circuit with sinh cells, written as its small-signal nodal matrix plus a cell correction.
 
