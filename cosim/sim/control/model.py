@@ -5,6 +5,10 @@ preset with every per-cell parameter at its nominal value (no device-to-device s
 cycle-to-cycle redraws, no faults, no read noise) — and plans its pulses from it: thresholds and
 polarity found by scanning the model's rate law, times to move a cell between two conductances under
 a drive whose share on the cell follows the cell as it moves.
+
+Plans never touch the model's cells: they evaluate its rate law at the states a move passes through
+(:meth:`~cosim.devices.subset.CellSubsetMethods.rate_at`), for all cells, sub-steps and candidate
+voltages in one vectorised call.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from cosim.devices.base import DeviceArray
 from cosim.devices.variability import Distribution, LogNormal, Normal, Uniform
 
 _GRID = np.linspace(0.005, 5.0, 1000)   # V, probe amplitudes
-BISECTIONS = 20                           # steps of the voltage search of fit_to_min_width
+SEARCH_POINTS = 24      # log-spaced overdrives of fit_to_min_width's voltage search
+SEARCH_REFINE = 3       # interpolation steps inside the bracketing interval (log width vs log overdrive)
+OVERDRIVE_MIN = 1e-6    # the smallest overdrive v / threshold - 1 the search tries
 
 
 def nominal_value(value):
@@ -60,6 +66,21 @@ def controller_model(model, n: int) -> DeviceArray:
 
 
 @dataclass
+class _Path:
+    """The states a planned move passes through: start ``s0`` and step ``step`` (k,), mid-step states
+    ``mids`` (k, substeps), and the model's conductances (S) at the start ``g0`` and at the mid-steps."""
+
+    cells: np.ndarray
+    step: np.ndarray
+    mids: np.ndarray
+    g0: np.ndarray
+    g_mid: np.ndarray
+
+    def take(self, mask: np.ndarray) -> "_Path":
+        return _Path(self.cells[mask], self.step[mask], self.mids[mask], self.g0[mask], self.g_mid[mask])
+
+
+@dataclass
 class ControllerModel:
     """The controller's device model and what it derives from it.
 
@@ -78,20 +99,14 @@ class ControllerModel:
     def probe(cls, device: DeviceArray) -> "ControllerModel":
         """Find the thresholds and the polarity of ``device`` by scanning its rate law at mid-range."""
         lo, hi = device.state_bounds()          # (state at low resistance, state at high resistance)
-        toward_on = np.sign(lo - hi)
+        toward_on = np.sign(lo[0] - hi[0])
+        cell, mid = np.array([0]), 0.5 * (lo[:1] + hi[:1])
         found = {}
-        saved = device.state
-        try:
-            device.set_state(0.5 * (lo + hi))
-            for sign in (+1, -1):
-                for v in _GRID:
-                    rates = device.rate_of(np.array([0]), np.array([sign * v]))
-                    effect = float(rates[0] * toward_on[0])         # > 0: the conductance rises
-                    if effect != 0:
-                        found[sign] = (float(v), int(np.sign(effect)))
-                        break
-        finally:
-            device.set_state(saved)
+        for sign in (+1, -1):
+            effect = device.rate_at(cell, sign * _GRID[None, :], mid)[0] * toward_on   # > 0: the conductance rises
+            moving = np.flatnonzero(effect != 0)
+            if moving.size:
+                found[sign] = (float(_GRID[moving[0]]), int(np.sign(effect[moving[0]])))
         if len(found) < 2 or found[+1][1] == found[-1][1]:
             raise ValueError("could not find a SET and a RESET polarity of the controller's model below 5 V")
         sign_up = +1 if found[+1][1] > 0 else -1
@@ -114,15 +129,36 @@ class ControllerModel:
         """Width (s) that moves a mid-range cell by ``fraction`` of its range at cell voltage ``v_cell`` (V)."""
         dev, cell = self.device, np.array([0])
         lo, hi = dev.state_bounds()
-        saved = dev.state_of(cell)
-        try:
-            dev.set_state_of(cell, 0.5 * (lo[:1] + hi[:1]))
-            rate = abs(float(dev.rate_of(cell, np.array([self.polarity(direction) * abs(v_cell)]))[0]))
-        finally:
-            dev.set_state_of(cell, saved)
+        rate = abs(float(dev.rate_at(cell, self.polarity(direction) * abs(v_cell), 0.5 * (lo[:1] + hi[:1]))[0]))
         if rate == 0:
             raise ValueError(f"the controller's model does not move at {v_cell:.3g} V; cannot size pulses")
         return float(fraction * abs(hi[0] - lo[0]) / rate)
+
+    # ---- plans ----------------------------------------------------------------------------------------
+    def _path(self, cells: np.ndarray, g_from, g_to, aim: float, substeps: int) -> _Path:
+        """The states of a move of ``cells`` from ``g_from`` a fraction ``aim`` of the way to ``g_to`` (S)."""
+        dev, k = self.device, cells.size
+        g_from = np.nan_to_num(np.broadcast_to(np.asarray(g_from, float), cells.shape), nan=0.0)
+        ends = dev.state_for(np.concatenate([cells, cells]),
+                             np.concatenate([g_from, np.broadcast_to(np.asarray(g_to, float), cells.shape)]))
+        s = ends[:k]
+        step = aim * (ends[k:] - s) / substeps
+        states = s[:, None] + np.arange(-0.5, substeps)[None, :] * step[:, None]    # start (-1/2 step: s) and mids
+        states[:, 0] = s
+        g = dev.conductance_at(cells, states)
+        return _Path(cells, step, states[:, 1:], g[:, 0], g[:, 1:])
+
+    def _widths(self, path: _Path, direction: int, v_cell: np.ndarray, r_series: np.ndarray) -> np.ndarray:
+        """Widths (s, (k, m)) of ``path`` at cell voltages ``v_cell`` ((k, m), V at the start conductance)
+        through ``r_series`` ((k,), ohm): the midpoint rule over the path's sub-steps, the divider followed."""
+        r = r_series[:, None, None]
+        drive = np.abs(v_cell)[:, :, None] * (1.0 + r * path.g0[:, None, None])
+        volts = self.polarity(direction) * drive / (1.0 + r * path.g_mid[:, None, :])
+        rate = self.device.rate_at(path.cells, volts, path.mids[:, None, :])
+        step = path.step[:, None, None]
+        ok = (rate != 0) & (np.sign(rate) == np.sign(step))
+        total = np.where(ok, np.abs(step) / np.where(ok, np.abs(rate), 1.0), np.inf).sum(axis=-1)
+        return np.where(step[:, :, 0] == 0, 0.0, total)
 
     def plan_widths(self, cells: np.ndarray, g_from: np.ndarray, g_to: np.ndarray, direction: int,
                     v_cell: np.ndarray, r_series: np.ndarray, aim: float = 1.0, substeps: int = 8) -> np.ndarray:
@@ -132,55 +168,57 @@ class ControllerModel:
         its starting conductance through its series resistance ``r_series`` (ohm); as the cell moves the
         divider shifts its voltage, and the plan integrates that in ``substeps`` equal steps of state with
         the model's rate law (midpoint rule). ``inf`` where the model says the cell cannot move that way.
+        The model's cells are not touched (the rate law is evaluated at the path's states).
         """
-        dev = self.device
-        saved = dev.state_of(cells)
-        s_to = dev.state_for(cells, g_to)
-        s = dev.state_for(cells, np.nan_to_num(g_from, nan=0.0))
-        step = aim * (s_to - s) / substeps
-        sign = self.polarity(direction)
-        total = np.zeros(cells.size)
-        try:
-            dev.set_state_of(cells, s)
-            drive = np.abs(v_cell) * (1.0 + r_series * dev.conductance_of(cells))
-            for _ in range(substeps):
-                dev.set_state_of(cells, s + 0.5 * step)
-                volts = sign * drive / (1.0 + r_series * dev.conductance_of(cells))
-                rate = dev.rate_of(cells, volts)
-                ok = (rate != 0) & (np.sign(rate) == np.sign(step))
-                total += np.where(ok, np.abs(step) / np.where(ok, np.abs(rate), 1.0), np.inf)
-                s = s + step
-        finally:
-            dev.set_state_of(cells, saved)
-        return np.where(step == 0, 0.0, total)
+        cells = np.asarray(cells)
+        v = np.broadcast_to(np.asarray(v_cell, float), cells.shape)[:, None]
+        r = np.broadcast_to(np.asarray(r_series, float), cells.shape)
+        return self._widths(self._path(cells, g_from, g_to, aim, substeps), direction, v, r)[:, 0]
 
     def fit_to_min_width(self, cells, g_from, g_to, direction: int, v_cell: np.ndarray, r_series,
                          aim: float, width_min_s: float, substeps: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Cell voltages (V) and widths (s): ``v_cell`` where its plan is at least ``width_min_s`` long, else
-        the voltage (bisected between the threshold and ``v_cell``) whose plan lasts ``width_min_s``.
+        the voltage (between the threshold and ``v_cell``) whose plan lasts ``width_min_s``.
 
-        A generator cannot make a pulse shorter than its edges; a slower pulse does the same move.
+        A generator cannot make a pulse shorter than its edges; a slower pulse does the same move. The
+        search evaluates every short cell's plan at ``SEARCH_POINTS`` overdrives ``v / threshold - 1``
+        (log-spaced from ``OVERDRIVE_MIN`` to ``v_cell``'s) at once, and refines the bracketing interval by
+        ``SEARCH_REFINE`` interpolations of log width in log overdrive (exact for a power-law rate at a
+        constant voltage). Widths returned for the short cells are at least ``width_min_s``.
         """
+        cells = np.asarray(cells)
         v_cell = np.broadcast_to(np.asarray(v_cell, float), cells.shape).copy()
-        widths = self.plan_widths(cells, g_from, g_to, direction, v_cell, r_series, aim, substeps)
+        r_s = np.broadcast_to(np.asarray(r_series, float), cells.shape)
+        path = self._path(cells, g_from, g_to, aim, substeps)
+        widths = self._widths(path, direction, v_cell[:, None], r_s)[:, 0]
         short = (widths > 0) & (widths < width_min_s)
         if not short.any():
             return v_cell, widths
-        # bisect the overdrive x = v / threshold - 1 on a log scale: the width falls steeply with it
+        path, r_s = path.take(short), r_s[short]
         v_th = self.threshold(direction)
-        lo = np.full(short.sum(), np.log(1e-6))
-        hi = np.log(np.maximum(v_cell[short] / v_th - 1.0, 2e-6))
-        args = (cells[short], np.asarray(g_from)[short], np.asarray(g_to)[short], direction)
-        r_s = np.broadcast_to(r_series, cells.shape)[short]
-        for _ in range(BISECTIONS):
-            mid = 0.5 * (lo + hi)
-            w = self.plan_widths(*args, v_th * (1.0 + np.exp(mid)), r_s, aim, max(2, substeps // 4))
-            too_short = w < width_min_s
-            hi = np.where(too_short, mid, hi)
-            lo = np.where(too_short, lo, mid)
-        lo = v_th * (1.0 + np.exp(lo))
-        v_cell[short] = lo
-        widths[short] = self.plan_widths(*args, lo, r_s, aim, substeps)
+        v_of = lambda log_x: v_th * (1.0 + np.exp(log_x))
+        top = np.log(np.maximum(v_cell[short] / v_th - 1.0, 2.0 * OVERDRIVE_MIN))
+        grid = np.linspace(np.log(OVERDRIVE_MIN), top, SEARCH_POINTS, axis=1)       # (k, points)
+        with np.errstate(divide="ignore"):
+            f = np.log(self._widths(path, direction, v_of(grid), r_s)) - np.log(width_min_s)  # >= 0: long enough
+        # bracket: the last grid point still long enough (widths fall with the voltage) and the next one
+        i = np.clip(np.sum(f >= 0, axis=1) - 1, 0, SEARCH_POINTS - 2)
+        rows = np.arange(i.size)
+        a, b, fa, fb = grid[rows, i], grid[rows, i + 1], f[rows, i], f[rows, i + 1]
+        best, f_best = a.copy(), fa.copy()
+        for _ in range(SEARCH_REFINE):
+            usable = np.isfinite(fa) & np.isfinite(fb) & (fa > fb)
+            c = np.where(usable, a - fa * (b - a) / np.where(usable, fb - fa, 1.0), 0.5 * (a + b))
+            c = np.clip(c, np.minimum(a, b), np.maximum(a, b))
+            with np.errstate(divide="ignore"):
+                fc = np.log(self._widths(path, direction, v_of(c)[:, None], r_s)[:, 0]) - np.log(width_min_s)
+            closer = np.abs(fc) < np.abs(f_best)
+            best, f_best = np.where(closer, c, best), np.where(closer, fc, f_best)
+            long = fc >= 0
+            a, fa = np.where(long, c, a), np.where(long, fc, fa)
+            b, fb = np.where(long, b, c), np.where(long, fb, fc)
+        v_cell[short] = v_of(best)
+        widths[short] = np.maximum(width_min_s * np.exp(f_best), width_min_s)
         return v_cell, widths
 
     def voltage_for_width(self, direction: int, width_s: float, fraction: float) -> float:
