@@ -89,6 +89,7 @@ class VTEAM(DeviceArray):
     SHARED_FIELDS = ("dt", "r_model", "window")
     KERNEL = "VTEAM"
     TCR_FIELD = "tcr_per_k"
+    QUIET_BAND_DEPENDS_ON_STATE = False
 
     def _check_cells(self, c: Cells) -> None:
         req = self._require

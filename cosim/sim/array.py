@@ -292,7 +292,8 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        current, power, extra = read_cell_now(self.crossbar, self.device, bias, col, self.temperature)
+        current, power, extra = read_cell_now(self.crossbar, self.device, bias, col, self.temperature,
+                                              self.cosim.tracked)
         energy = self._disturbed([bias], None, power * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
                                       bias.v_wl.tolist(), bias.v_bl.tolist(), [current],

@@ -43,11 +43,15 @@ class CosimConfig:
         max_substeps: a pulse needing more sub-steps than this raises (a runaway or a bad config).
         read_disturb: reads step the devices under the read bias for the read duration, like a pulse
             (skipped, at no cost, when no cell can move at the largest voltage the read can put on it).
+        tracked: pulses and single-cell reads take the tracked path where it applies (only the moving
+            cells stepped, rank-k updates in cell space: :mod:`cosim.sim.tracked_pulse`); False: full
+            solves everywhere (the reference of the tracked path; same results to rounding, slower).
     """
 
     max_change: float = 0.02
     max_substeps: int = 20000
     read_disturb: bool = True
+    tracked: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_change, (int, float)) and 0 < self.max_change <= 1):
@@ -55,8 +59,9 @@ class CosimConfig:
         if isinstance(self.max_substeps, bool) or not isinstance(self.max_substeps, (int, np.integer)) \
                 or self.max_substeps < 1:
             raise ValueError(f"CosimConfig.max_substeps must be an integer >= 1; got {self.max_substeps!r}")
-        if not isinstance(self.read_disturb, bool):
-            raise TypeError(f"CosimConfig.read_disturb must be a bool; got {self.read_disturb!r}")
+        for name in ("read_disturb", "tracked"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"CosimConfig.{name} must be a bool; got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -172,8 +177,11 @@ def read_scale(device, kelvin: float) -> np.ndarray | None:
     None where they are all exactly 1 (no read noise, no TCR at this temperature): the read then sees the
     stamped conductances and draws no random numbers."""
     nonideal = getattr(device, "nonideal", None)
+    quiet = nonideal is not None and nonideal.read_noise == 0
+    if quiet and kelvin == getattr(device, "TCR_REFERENCE_K", None):     # 1 / (1 + tcr * 0) = 1 exactly
+        return None
     tcr = device.tcr_scale(kelvin)
-    if nonideal is not None and nonideal.read_noise == 0 and np.all(tcr == 1.0):
+    if quiet and np.all(tcr == 1.0):
         return None
     return device.conductance(noisy=True) / device.conductance(noisy=False) * tcr
 
@@ -199,7 +207,7 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
         return _co_simulate_row(crossbar, device, bias, width_s, config)
     stamp(crossbar, device)
     pulse = TrackedPulse(crossbar, device, bias)
-    if not pulse.start():
+    if not (config.tracked and pulse.start()):
         return _co_simulate_full(crossbar, device, bias, width_s, config)
     t, energy, substeps = 0.0, 0.0, 0
     while t < width_s:
@@ -337,6 +345,9 @@ def may_move(device, biases: list[Bias]) -> bool:
     spread = float(volts.max() - volts.min())
     if spread == 0.0:
         return False
+    band = device.quiet_band() if hasattr(device, "quiet_band") else None
+    if band is not None and float(band[0].max()) <= -spread and float(band[1].min()) >= spread:
+        return False                          # every cell's rate is exactly zero on [-spread, spread]
     lo, hi = device.state_bounds()
     return any(np.any(effective_rate(device, np.full(device.n, v), lo, hi) != 0) for v in (spread, -spread))
 

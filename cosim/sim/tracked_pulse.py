@@ -59,27 +59,27 @@ class TrackedPulse:
         g_a, g_b = dev.conductance_bounds()
         self.reach = np.array([min(g_a.min(), g_b.min()), max(g_a.max(), g_b.max())])
         tracker = self._tracker(fresh=False)
-        if tracker is None or not tracker.track(np.zeros(0, np.int64)):
-            tracker = self._tracker(fresh=True)
-            if tracker is None or not tracker.track(np.zeros(0, np.int64)):
-                return False
+        if tracker is None:
+            return False
         self.tracker = tracker
-        n = dev.n
-        self.quiet = np.ones(n, bool)
+        self.quiet = np.ones(dev.n, bool)
         self.watch = np.zeros(0, np.int64)
         self._watch_group = None
         self.moving = self.pending = None
-        v_all = tracker.cell_voltages()
-        out = np.flatnonzero((v_all < self.band_lo) | (v_all > self.band_hi))
-        moving = np.zeros(0, np.int64)
-        if out.size:
-            rate = effective_rate(dev.cell_group(out), v_all[out])
-            moving, self.watch = out[rate != 0], out[rate == 0]
-            self.quiet[out] = False
-            self._watch_group = dev.cell_group(self.watch) if self.watch.size else None
-        if not self._regroup(moving, v_all):
-            return False
-        return True
+        # the cells outside their quiet band move (or are pinned at a bound: stepping them changes nothing);
+        # guess them from the factorised conductances, then check at the present ones
+        guess = self._outside(tracker.base_cell_voltages())
+        for _ in range(3):
+            if not self._regroup(guess):
+                return False
+            outside = self._outside(self.v_ref)
+            if np.array_equal(outside, np.sort(guess)):
+                return True
+            guess = outside
+        return False
+
+    def _outside(self, v_all: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((v_all < self.band_lo) | (v_all > self.band_hi))
 
     def _tracker(self, fresh: bool) -> BiasTracker | None:
         b = self.bias
@@ -92,6 +92,8 @@ class TrackedPulse:
             self.pending = moving
             return False
         self.pending = None
+        if self.moving is not None and self.moving.size:
+            self.quiet[self.moving] = True            # (a regroup at the start may drop a guessed cell)
         self.moving = moving
         self.group = self.device.cell_group(moving)
         self.quiet[moving] = False
@@ -118,6 +120,7 @@ class TrackedPulse:
     def _reference(self, v_all: np.ndarray) -> None:
         """Margins of the quiet cells at voltages ``v_all`` and the bound ``rho`` of the moving set."""
         self.y_ref = self.tracker.y.copy()
+        self.v_ref = v_all
         if self.moving.size == 0:
             self.rho = np.zeros(0)
             return
@@ -125,9 +128,9 @@ class TrackedPulse:
         margin = np.where(self.quiet, margin, np.inf)
         response = np.abs(self.tracker.response)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = response / margin[:, None]
+            ratio = response / margin[None, :]
         ratio = np.where(response == 0, 0.0, ratio)          # a voltage that cannot change needs no margin
-        self.rho = ratio.max(axis=0)
+        self.rho = ratio.max(axis=1)
 
     # ---- checking the quiet cells ----------------------------------------------------------------------
     def _joiners(self) -> np.ndarray:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.solve.low_rank import LowRankOperatingPoints
+from cosim.solve.low_rank import LowRankOperatingPoints, correction_inverse
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes
 
 
@@ -73,40 +73,59 @@ class BiasTracker:
         """Let ``moving`` (cell indices) be the cells that change from now on; the others keep their present
         conductances. Sets :attr:`voltages` (theirs) and :attr:`power`. False: past the policy's limits."""
         moving = np.asarray(moving, np.int64)
-        changed = np.flatnonzero(self.g != self._g0)
-        fixed = np.setdiff1d(changed, moving, assume_unique=True) if moving.size else changed
-        union = np.concatenate([fixed, moving])
+        changed = self.g != self._g0
+        if moving.size:
+            changed[moving] = False
+        fixed = np.flatnonzero(changed)
+        union = np.concatenate([fixed, moving]) if moving.size else fixed
         if union.size > self.policy.max_rank:
             return False
-        got = self.points.responses(union) if union.size else (np.zeros((self._g0.size, 0)),
-                                                                np.zeros((self._sigma.size, 0)), None)
-        if got is None:
+        rows = self.points.responses(union) if union.size else np.zeros(0, np.int64)
+        if rows is None:
             return False
-        r, s, z = got
         k = fixed.size
         c0 = self._sum_cells(union)
-        p = r[union]                                   # P_UU
-        d_c = self.g[fixed] - self._g0[fixed]
+        st = self.points.source_response(rows)           # (u, M + N): S^T
+        if moving.size == 0:                             # no cell moves: only the fixed ones' currents
+            self._rt_m, self._st_m, self._c_bar = np.zeros((0, self._g0.size)), st[:0], c0[:0]
+            self._p_m, self._c_m, self._gamma = np.zeros((0, 0)), c0[:0], np.zeros((k, 0))
+            self._rt_fixed, self._y_fixed, self._p_start, self._i_start = None, np.zeros(0), self._p0, self._i0
+            if k:
+                d_c = self.g[fixed] - self._g0[fixed]
+                got = self.points.elimination(rows, fixed, d_c)
+                if got is None:
+                    return False
+                y_c = d_c * (got[1] @ c0)
+                self._y_fixed = y_c
+                self._p_start = self._p0 + float(c0 @ y_c)
+                self._i_start = self._i0 + y_c @ st
+            self._rows, self._k, self._v_start = rows, k, None
+            self.moving, self._scalar = moving, False
+            return self.update(self.g[moving])
+        rt = self.points.cell_response(rows)             # (u, M N): R^T
+        p = rt[:, union].T                               # P_UU
         if k:
-            inverse = _inverse(p[:k, :k] * d_c[None, :], self.policy.max_amplification)
-            if inverse is None:
+            d_c = self.g[fixed] - self._g0[fixed]
+            got = self.points.elimination(rows[:k], fixed, d_c)
+            if got is None:
                 return False
+            inverse = got[1]
             gamma = d_c[:, None] * (inverse @ p[:k, k:])        # y_C = y_C_start - gamma y_M
             y_c = d_c * (inverse @ c0[:k])
             self._p_m = p[k:, k:] - p[k:, :k] @ gamma
             self._c_m = c0[k:] - p[k:, :k] @ y_c
-            self._r_m = r[:, k:] - r[:, :k] @ gamma
-            self._s_m = s[:, k:] - s[:, :k] @ gamma
-            self._r_fixed, self._y_fixed = r[:, :k], y_c
+            self._rt_m = rt[k:] - gamma.T @ rt[:k]
+            self._st_m = st[k:] - gamma.T @ st[:k]
+            self._rt_fixed, self._y_fixed = rt[:k], y_c
             self._p_start = self._p0 + float(c0[:k] @ y_c)
             self._c_bar = c0[k:] - gamma.T @ c0[:k]
-            self._i_start = self._i0 + s[:, :k] @ y_c
+            self._i_start = self._i0 + y_c @ st[:k]
             self._gamma = gamma
         else:
-            self._p_m, self._c_m, self._r_m, self._s_m = p, c0, r, s
-            self._r_fixed, self._y_fixed, self._gamma = r[:, :0], np.zeros(0), np.zeros((0, moving.size))
+            self._p_m, self._c_m, self._rt_m, self._st_m = p, c0, rt, st
+            self._rt_fixed, self._y_fixed, self._gamma = rt[:0], np.zeros(0), np.zeros((0, moving.size))
             self._p_start, self._c_bar, self._i_start = self._p0, c0, self._i0
-        self._z, self._union, self._k = z, union, k
+        self._rows, self._k = rows, k
         self._v_start = None
         self.moving = moving
         self._scalar = moving.size == 1
@@ -132,7 +151,7 @@ class BiasTracker:
             y = delta * c
             self.power = self._p_start + self._cb_1 * float(y[0])
         else:
-            inverse = _inverse(self._p_m * delta[None, :], self.policy.max_amplification)
+            inverse = correction_inverse(self._p_m * delta[None, :], self.policy.max_amplification)
             if inverse is None:
                 return False
             c = inverse @ self._c_m
@@ -145,22 +164,30 @@ class BiasTracker:
     # ---- what the present state gives ------------------------------------------------------------------
     @property
     def response(self) -> np.ndarray:
-        """(M N, m) how every cell's voltage falls per ampere of the moving cells' extra currents :attr:`y`."""
-        return self._r_m
+        """(m, M N): how every cell's voltage falls per ampere of each moving cell's extra current :attr:`y`."""
+        return self._rt_m
 
     def cell_voltages(self, cells: np.ndarray | None = None) -> np.ndarray:
         """Voltages (V) of every cell (M N,), or of ``cells``, at the present conductances."""
         if self._v_start is None:
             if self._v0_all is None:
                 self._v0_all = self._sum("cell")
-            self._v_start = self._v0_all - self._r_fixed @ self._y_fixed if self._k else self._v0_all
+            if self._k and self._rt_fixed is None:      # (a tracker of no moving cell keeps no rows)
+                self._rt_fixed = self.points.cell_response(self._rows[: self._k])
+            self._v_start = self._v0_all - self._y_fixed @ self._rt_fixed if self._k else self._v0_all
         if cells is None:
-            return self._v_start - self._r_m @ self.y if self.y.size else self._v_start.copy()
-        return self._v_start[cells] - self._r_m[cells] @ self.y if self.y.size else self._v_start[cells]
+            return self._v_start - self.y @ self._rt_m if self.y.size else self._v_start.copy()
+        return self._v_start[cells] - self.y @ self._rt_m[:, cells] if self.y.size else self._v_start[cells]
+
+    def base_cell_voltages(self) -> np.ndarray:
+        """(M N,) every cell's voltage at the factorised conductances, V (a view: do not change it)."""
+        if self._v0_all is None:
+            self._v0_all = self._sum("cell")
+        return self._v0_all
 
     def terminal_currents(self) -> np.ndarray:
         """(M + N,) driver currents (into the word lines) then sense currents (into the senses), A."""
-        return self._i_start + self._s_m @ self.y if self.y.size else self._i_start.copy()
+        return self._i_start + self.y @ self._st_m if self.y.size else self._i_start.copy()
 
     def sense_currents(self) -> np.ndarray:
         """(N,) current from each bit line into its sense, A."""
@@ -172,9 +199,9 @@ class BiasTracker:
         ``g_cell``: (M, N) the memristive cells' own conductances, S (1R: the tracked ones)."""
         m, n = layout.rows, layout.cols
         x = self._sum("x")
-        if self._union.size:
+        if self._rows.size:
             y_fixed = self._y_fixed - self._gamma @ self.y if self._k else self._y_fixed
-            x = x - self._z @ np.concatenate([y_fixed, self.y])
+            x = x - self.points.node_response(self._rows) @ np.concatenate([y_fixed, self.y])
         u, b = x[: m * n].reshape(1, m, n), x[m * n:].reshape(1, m, n)
         fw, fb = self._floating
         sol = solution_from_nodes(layout, g_cell, self.g.reshape(m, n), u, b, self._v[None], self._e[None], fw, fb)
@@ -198,19 +225,3 @@ class BiasTracker:
         for c, part in self._parts:
             out += c * part.cell[cells]
         return out
-
-
-def _inverse(pd: np.ndarray, max_amplification: float) -> np.ndarray | None:
-    """The inverse of the correction system ``I + pd`` (k x k), or None when singular or when it would amplify
-    rounding by more than ``max_amplification`` (``|| |I| + |pd| || || (I + pd)^-1 ||``, infinity norms, as
-    :mod:`cosim.solve.low_rank` measures it)."""
-    magnitude = np.abs(pd).sum(axis=1).max() + 1.0
-    system = pd.copy()
-    system.flat[:: pd.shape[0] + 1] += 1.0
-    try:
-        inverse = np.linalg.inv(system)
-    except np.linalg.LinAlgError:
-        return None
-    if magnitude * np.abs(inverse).sum(axis=1).max() > max_amplification:
-        return None
-    return inverse

@@ -184,11 +184,12 @@ def bias_tracker(xb: Crossbar, v: np.ndarray, vb: np.ndarray, fw, fb, reach: np.
     floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
     fw = fw if fw is not None and fw.any() else None
     fb = fb if fb is not None and fb.any() else None
-    lay = xb.layout
     g = xb._g
-    extremes = [g] if reach is None else [g, np.ravel(reach)]
-    with np.errstate(divide="ignore"):
-        stiff = needs_refinement(*extremes, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
+    w_min, w_max = xb.wire_conductance_range()
+    g_min, g_max = float(g.min()), float(g.max())
+    if reach is not None:
+        g_min, g_max = min(g_min, float(np.min(reach))), max(g_max, float(np.max(reach)))
+    stiff = needs_refinement(np.array([w_min, w_max, g_min, g_max]))
     request = SolveRequest(Quantity.TRACKED_OPERATING_POINT, floating_lines=floating, stiff=stiff,
                            islands=floating and has_island(g, fw, fb))
     if xb.choose_path(request).path is not SolverPath.BIAS_TRACKING:
