@@ -57,13 +57,15 @@ def spec_of(rows, cols, seed, r_source, r_sense):
 PERIPHERY = [(0.0, 0.0), (5.0, 0.0), (0.0, 10.0), (20.0, 5.0)]   # (r_source, r_sense), ohm: ideal ends pin nodes
 
 
+@pytest.mark.parametrize("row_ports", [True, False])
 @pytest.mark.parametrize("r_source,r_sense", PERIPHERY)
-def test_verify_read_inverts_the_model_exactly(r_source, r_sense):
+def test_verify_read_inverts_the_model_exactly(r_source, r_sense, row_ports):
     """The other cells' estimates right, this one's 3x off: one grounded-lines read recovers it (IR drop on both
     lines and the other cells' sneak currents into the sense included)."""
     spec = spec_of(5, 4, 1, r_source, r_sense)
     view = StubView(spec)
     est = ArrayEstimate(view)
+    est.rows = est.rows if row_ports else None
     for row, col in [(0, 0), (4, 3), (2, 1), (4, 0)]:
         est.g = spec.g.copy()
         est.g[row, col] *= 3.0
@@ -73,11 +75,13 @@ def test_verify_read_inverts_the_model_exactly(r_source, r_sense):
     assert abs(naive / spec.g[2, 1] - 1) > 1e-3
 
 
+@pytest.mark.parametrize("row_ports", [True, False])
 @pytest.mark.parametrize("r_source,r_sense", PERIPHERY)
-def test_line_voltage_puts_the_wanted_voltage_on_the_cell(r_source, r_sense):
+def test_line_voltage_puts_the_wanted_voltage_on_the_cell(r_source, r_sense, row_ports):
     spec = spec_of(4, 6, 2, r_source, r_sense)
     view = StubView(spec)
     est = ArrayEstimate(view)
+    est.rows = est.rows if row_ports else None
     est.g = spec.g.copy()
     for row, col in [(0, 5), (3, 1), (1, 2)]:
         line = est.line_voltage(row, col, 0.8, "v/3")
@@ -105,21 +109,45 @@ def test_series_resistance_is_the_divider_the_cell_sees_as_it_moves():
     assert abs((1 + g0 * r) / (1 + 4 * g0 * r) - 1) > 1e-3     # the divider matters at this size
 
 
-def test_ports_are_recomputed_when_another_estimate_moves():
+def test_row_ports_follow_the_row_by_rank_one_updates_and_refactor_after_a_change_elsewhere():
     spec = spec_of(4, 4, 4, 5.0, 5.0)
     view = StubView(spec)
     est = ArrayEstimate(view)
     est.g = spec.g.copy()
     est.g[1, 1] *= 2.0
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
-    solves = est.port_solves
-    finish(est.read(1, 1, 0.2))                     # same cell, nothing else moved: the port is reused
-    assert est.port_solves == solves
+    assert est.rows.builds == 1
     spec.g[1, 2] *= 3.0                              # the array changes; the controller learns it by a read
     est.g[1, 2] = spec.g[1, 2]
     spec.g[1, 1] *= 0.5
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
+    assert (est.rows.builds, est.rows.updates) == (1, 1)          # same row: a rank-one update
+    spec.g[3, 0] *= 0.2
+    est.g[3, 0] = spec.g[3, 0]
+    spec.g[1, 1] *= 3.0
+    assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
+    assert est.rows.builds == 2                                   # another row moved: refactored
+
+
+def test_two_solve_ports_are_recomputed_when_another_estimate_moves():
+    """Layouts the row solver does not take (here forced) use two model solves per cell visit."""
+    spec = spec_of(4, 4, 4, 5.0, 5.0)
+    view = StubView(spec)
+    est = ArrayEstimate(view)
+    est.rows = None
+    est.g = spec.g.copy()
+    est.g[1, 1] *= 2.0
+    assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
+    solves = est.port_solves
+    assert solves > 0
+    finish(est.read(1, 1, 0.2))                     # same cell, nothing else moved: the port is reused
+    assert est.port_solves == solves
+    spec.g[1, 2] *= 3.0
+    est.g[1, 2] = spec.g[1, 2]
+    spec.g[1, 1] *= 0.5
+    assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
     assert est.port_solves > solves
+    assert est.line_voltage(1, 1, 0.8, "v/3") > 0.8
 
 
 # ---- plans ------------------------------------------------------------------------------------------------
@@ -171,7 +199,7 @@ def test_fit_to_min_width_finds_the_voltage_whose_plan_lasts_the_shortest_pulse(
     d = w(2000.0) - w(r_to)
     v_exact = -p.v_on * (1 + (d / (-p.k_on * w_min)) ** (1 / p.alpha_on))
     assert np.all(v_exact < [1.0, 0.6])                  # both plans were shorter than w_min at their voltage
-    assert volts == pytest.approx(v_exact, rel=1e-6)
+    assert volts == pytest.approx(v_exact, rel=1e-5)
     assert np.all((w_min <= widths) & (widths <= w_min * (1 + 1e-4)))
     volts, widths = m.fit_to_min_width(np.array([2]), np.array([1 / 500.0]), np.array([1 / 2000.0]), -1,
                                        np.array([0.9]), np.zeros(1), 0.6, w_min)

@@ -8,9 +8,11 @@ never through the true devices.
   wanted voltages on chosen cells (0 V on the others) solve a linear system of that ladder.
 - :class:`ArrayEstimate` (1R): the controller's own crossbar with the designed wires and its estimated
   cells. A scan of every cell is corrected jointly until the model reproduces all reads; for the cell
-  being programmed the rest of the model is a Thevenin source (:mod:`cosim.sim.control.port`, two cached
-  solves per cell and bias while the other estimates stay), so its verify reads invert in closed form
-  and so does the V/3 line voltage that puts a wanted voltage on it.
+  being programmed the rest of the model is a Thevenin source (:mod:`cosim.sim.control.port`), so its
+  verify reads invert in closed form and so does the V/3 line voltage that puts a wanted voltage on it.
+  The ports of a row's cells come from one factorisation per row visit, kept exact by rank-one updates
+  as the row's estimates move (:mod:`cosim.sim.control.row_ports`); layouts that solver does not take
+  (ideal or broken segments, edited cells) or stiff conductance spreads use two model solves per cell.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
 from cosim.sim.control.port import G_CEIL, G_FLOOR, CellPort, cell_ports
+from cosim.sim.control.row_ports import RowPorts
 from cosim.sim.control.view import ControllerView
 from cosim.solve.crossbar import Crossbar
 from cosim.solve.row_ladder import single_row_voltages
@@ -81,7 +84,9 @@ class ArrayEstimate:
     Attributes:
         g: (rows, cols) estimated conductances, S (NaN before the first scan).
         model: the controller's crossbar (the designed layout; its conductances are scratch).
-        port_solves: model solves spent on cell ports so far (two per cell visit and bias pattern).
+        rows: the row ports (None where the layout needs the two-solve path); ``rows.builds`` counts
+            their factorisations.
+        port_solves: model solves spent on ports by the two-solve path so far.
     """
 
     SCAN_ROUNDS = 60        # most rounds of the joint correction of a scan
@@ -96,6 +101,8 @@ class ArrayEstimate:
                               r_sense=lay.r_sense)
         self.g = np.full(view.shape, np.nan)
         self.port_solves = 0
+        self.rows = RowPorts(lay) if RowPorts.applies(lay) else None
+        self._biases: dict = {}
         self._ports: dict[str, CellPort] = {}     # mode -> port of the cell ``_port_cell``
         self._port_cell: tuple[int, int] | None = None
         self._port_g: np.ndarray | None = None    # the estimates the ports were computed with
@@ -126,21 +133,38 @@ class ArrayEstimate:
         """The :class:`~cosim.sim.control.port.CellPort` of cell (row, col) under the bias ``unselected``
         (``"grounded"``, ``"v/3"``, ...) at the present estimates of the other cells.
 
-        Kept while only this cell's estimate changes (the port does not depend on it); recomputed when
-        the cell changes or any other estimate moved. The read's and ``PULSE_MODES``' ports come from
-        one pair of batched solves.
+        Exact for the present estimates: the row's ports are updated by rank-one corrections as its other
+        cells move and refactored after a change elsewhere (:class:`~cosim.sim.control.row_ports.RowPorts`).
+        Otherwise (see the module docstring) they are kept while only this cell's estimate changes (the
+        port does not depend on it) and recomputed when the cell changes or any other estimate moved; the
+        read's and ``PULSE_MODES``' ports then come from one pair of batched solves.
         """
+        mode = str(getattr(unselected, "value", unselected))
+        if self.rows is not None:
+            bias = self._unit_bias(row, col, mode)
+            if bias.floating_wl is None and bias.floating_bl is None:
+                port = self.rows.port(self.g, row, col, bias.v_wl, bias.v_bl, key=mode)
+                if port is not None:
+                    return port
         key = (row, col)
         if self._port_cell != key or not self._others_unchanged(row, col):
             self._ports = {}
             self._port_cell, self._port_g = key, self.g.copy()
-        mode = str(getattr(unselected, "value", unselected))
         if mode not in self._ports:
             modes = [mode] if self._ports else list(dict.fromkeys((self.READ_MODE, *self.PULSE_MODES, mode)))
             biases = [self.view.cell_bias(row, col, 1.0, m) for m in modes]
             self._ports.update(zip(modes, cell_ports(self.model, self.g, row, col, biases)))
             self.port_solves += 2
         return self._ports[mode]
+
+    def _unit_bias(self, row: int, col: int, mode: str):
+        """The view's line voltages for 1 V on cell (row, col) under ``mode`` (kept for the cell in hand)."""
+        key = (row, col, mode)
+        if key not in self._biases:
+            if self._biases and next(iter(self._biases))[:2] != (row, col):
+                self._biases = {}
+            self._biases[key] = self.view.cell_bias(row, col, 1.0, mode)
+        return self._biases[key]
 
     def _others_unchanged(self, row: int, col: int) -> bool:
         kept = self._port_g
