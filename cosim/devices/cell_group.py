@@ -66,6 +66,15 @@ class CellGroup:
         r = dev._rate(v, s, self._cell, dev._ideal_current(v, s, self._cell))
         return np.where(self._frozen, 0.0, r) if self._any_frozen else r
 
+    def moving_rate(self, v: np.ndarray) -> np.ndarray:
+        """:meth:`rate`, zero where a cell sits on a state bound and is pushed further into it (it cannot move)."""
+        dev = self._dev
+        s = dev._state[self.cells]
+        r = dev._rate(v, s, self._cell, dev._ideal_current(v, s, self._cell))
+        if self._any_frozen:
+            r = np.where(self._frozen, 0.0, r)
+        return np.where(((s <= self.low) & (r < 0)) | ((s >= self.high) & (r > 0)), 0.0, r)
+
     def step(self, v: np.ndarray, dt: float) -> None:
         """One fixed step of ``dt`` s at voltages ``v`` (V), as ``DeviceArray.step`` does for these cells."""
         dev = self._dev

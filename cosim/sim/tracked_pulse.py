@@ -66,17 +66,12 @@ class TrackedPulse:
         self.watch = np.zeros(0, np.int64)
         self._watch_group = None
         self.moving = self.pending = None
-        # the cells outside their quiet band move (or are pinned at a bound: stepping them changes nothing);
-        # guess them from the factorised conductances, then check at the present ones
-        guess = self._outside(tracker.base_cell_voltages())
-        for _ in range(3):
-            if not self._regroup(guess):
-                return False
-            outside = self._outside(self.v_ref)
-            if np.array_equal(outside, np.sort(guess)):
-                return True
-            guess = outside
-        return False
+        # the cells outside their quiet band move (or are pinned at a bound: stepping them changes nothing):
+        # every cell's voltage at the present conductances (the cells changed so far, none moving) tells
+        if not tracker.track(np.zeros(0, np.int64)) and not self._refactor_with(np.zeros(0, np.int64)):
+            return False
+        v_all = self.tracker.cell_voltages()
+        return self._regroup(self._outside(v_all), v_all)
 
     def _outside(self, v_all: np.ndarray) -> np.ndarray:
         return np.flatnonzero((v_all < self.band_lo) | (v_all > self.band_hi))
@@ -96,6 +91,7 @@ class TrackedPulse:
             self.quiet[self.moving] = True            # (a regroup at the start may drop a guessed cell)
         self.moving = moving
         self.group = self.device.cell_group(moving)
+        self._span_m = self.span[moving]
         self.quiet[moving] = False
         self._reference(self.tracker.cell_voltages() if v_all is None else v_all)
         return True
@@ -175,8 +171,7 @@ class TrackedPulse:
         if self.moving.size == 0:
             return remaining, p_start, p_start
         v = tracker.voltages
-        rate = effective_rate(group, v)
-        speed = float(np.max(np.abs(rate) / self.span[self.moving]))
+        speed = float(np.max(np.abs(group.moving_rate(v)) / self._span_m))
         if speed == 0:                       # nothing can move: the rest of the pulse at this power
             return remaining, p_start, p_start
         dt = min(remaining, max_change / speed)
@@ -212,7 +207,4 @@ class TrackedPulse:
 def effective_rate(group, v: np.ndarray) -> np.ndarray:
     """d(state)/dt of a :class:`~cosim.devices.cell_group.CellGroup` at voltages ``v``, zero where a cell sits
     on a bound and is pushed further into it (as :func:`cosim.sim.cosimulate.effective_rate`)."""
-    rate = group.rate(v)
-    s = group.state
-    pinned = ((s <= group.low) & (rate < 0)) | ((s >= group.high) & (rate > 0))
-    return np.where(pinned, 0.0, rate)
+    return group.moving_rate(v)

@@ -29,6 +29,7 @@ amplitude reuses them.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.lapack import dgesv
 
 from cosim.solve.low_rank import LowRankOperatingPoints, correction_inverse
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes
@@ -151,10 +152,19 @@ class BiasTracker:
             y = delta * c
             self.power = self._p_start + self._cb_1 * float(y[0])
         else:
-            inverse = correction_inverse(self._p_m * delta[None, :], self.policy.max_amplification)
-            if inverse is None:
-                return False
-            c = inverse @ self._c_m
+            pd = self._p_m * delta[None, :]
+            q = float(np.abs(pd).sum(axis=1).max())
+            if q < 1.0 and (1.0 + q) / (1.0 - q) <= self.policy.max_amplification:
+                # within the policy by the bound ||(I + pd)^-1|| <= 1 / (1 - q): one LU solve
+                pd.flat[:: m.size + 1] += 1.0
+                c = _solve(pd, self._c_m)
+                if c is None:
+                    return False
+            else:
+                inverse = correction_inverse(pd, self.policy.max_amplification)
+                if inverse is None:
+                    return False
+                c = inverse @ self._c_m
             y = delta * c
             self.power = self._p_start + float(self._c_bar @ y)
         self.g[m] = g_moving
@@ -225,3 +235,9 @@ class BiasTracker:
         for c, part in self._parts:
             out += c * part.cell[cells]
         return out
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``a^-1 b`` for a small dense system by LAPACK's LU (no Python-level checks); None when singular."""
+    _, _, x, info = dgesv(a, b)
+    return x if info == 0 else None

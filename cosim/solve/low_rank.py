@@ -34,7 +34,7 @@ UNIT_SOLUTION_BYTES = 64 * 2 ** 20
 MIN_UNIT_SOLUTIONS = 8
 #: after this many single solves for lines of one kind, the other lines of that kind are solved in one batch
 #: (a batch costs about as much per line as 1/6 of a single solve at 64 x 64)
-UNIT_BATCH_AFTER = 3
+UNIT_BATCH_AFTER = 8
 #: a bias whose lines differ from the two common levels in more than this many places is solved directly
 MAX_DEVIATIONS = 4
 
