@@ -443,6 +443,10 @@ class DeviceArray(CellSubsetMethods):
         """(lo, hi) voltages between which the rate is exactly 0 at state s; None: not known (the default)."""
         return None
 
+    def _rate_needs_current(self) -> bool:
+        """False when ``_rate`` ignores its current argument (a cell group then skips computing it)."""
+        return True
+
     def _has_noise(self) -> bool:
         """True when the state update draws random numbers (then only numpy runs it)."""
         return False

@@ -138,6 +138,9 @@ class VTEAM(DeviceArray):
     def _thresholds(self, w, c: Cells) -> tuple[np.ndarray, ...]:
         return c["v_on"], c["v_off"]
 
+    def _rate_needs_current(self) -> bool:
+        return self.params.window == "biolek"     # the only window that reads the current (its sign)
+
     def _quiet_band(self, w, c: Cells) -> tuple[np.ndarray, np.ndarray]:
         return c["v_on"], c["v_off"]          # the rate law is zero for v_on <= v <= v_off, any window
 

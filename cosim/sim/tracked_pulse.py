@@ -25,10 +25,17 @@ state noise, sinh cells and every array the tracker does not cover take the full
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from cosim.solve.bias_tracking import BiasTracker
 from cosim.solve.crossbar import Crossbar
+
+
+#: per device: (its quiet band's lower array, state spans, conductance reach), valid while the band object is
+#: the device's cached one (its per-cell parameters have not changed)
+_BOUNDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class TrackedPulse:
@@ -53,11 +60,15 @@ class TrackedPulse:
         if band is None:
             return False
         self.band_lo, self.band_hi = band
-        lo, hi = dev.state_bounds()
-        span = np.abs(hi - lo)
-        self.span = np.where(span > 0, span, 1.0)
-        g_a, g_b = dev.conductance_bounds()
-        self.reach = np.array([min(g_a.min(), g_b.min()), max(g_a.max(), g_b.max())])
+        known = _BOUNDS.get(dev)
+        if known is None or known[0] is not band[0]:     # the same band object: the same parameters
+            lo, hi = dev.state_bounds()
+            span = np.abs(hi - lo)
+            g_a, g_b = dev.conductance_bounds()
+            known = (band[0], np.where(span > 0, span, 1.0),
+                     np.array([min(g_a.min(), g_b.min()), max(g_a.max(), g_b.max())]))
+            _BOUNDS[dev] = known
+        self.span, self.reach = known[1], known[2]
         tracker = self._tracker(fresh=False)
         if tracker is None:
             return False

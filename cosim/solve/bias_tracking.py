@@ -103,8 +103,7 @@ class BiasTracker:
             self._rows, self._k, self._v_start = rows, k, None
             self.moving, self._scalar = moving, False
             return self.update(self.g[moving])
-        rt = self.points.cell_response(rows)             # (u, M N): R^T
-        p = rt[:, union].T                               # P_UU
+        p = self.points.cell_response_at(rows, union).T  # P_UU
         if k:
             d_c = self.g[fixed] - self._g0[fixed]
             got = self.points.elimination(rows[:k], fixed, d_c)
@@ -115,16 +114,17 @@ class BiasTracker:
             y_c = d_c * (inverse @ c0[:k])
             self._p_m = p[k:, k:] - p[k:, :k] @ gamma
             self._c_m = c0[k:] - p[k:, :k] @ y_c
-            self._rt_m = rt[k:] - gamma.T @ rt[:k]
+            # R~^T = R_M^T - gamma^T R_C^T, summed over the whole store (no gather of the fixed cells' rows)
+            self._rt_m = self.points.cell_response(rows[k:]) - self.points.combine_cell_responses(rows[:k], gamma.T)
             self._st_m = st[k:] - gamma.T @ st[:k]
-            self._rt_fixed, self._y_fixed = rt[:k], y_c
+            self._rt_fixed, self._y_fixed = None, y_c
             self._p_start = self._p0 + float(c0[:k] @ y_c)
             self._c_bar = c0[k:] - gamma.T @ c0[:k]
             self._i_start = self._i0 + y_c @ st[:k]
             self._gamma = gamma
         else:
-            self._p_m, self._c_m, self._rt_m, self._st_m = p, c0, rt, st
-            self._rt_fixed, self._y_fixed, self._gamma = rt[:0], np.zeros(0), np.zeros((0, moving.size))
+            self._p_m, self._c_m, self._rt_m, self._st_m = p, c0, self.points.cell_response(rows), st
+            self._rt_fixed, self._y_fixed, self._gamma = None, np.zeros(0), np.zeros((0, moving.size))
             self._p_start, self._c_bar, self._i_start = self._p0, c0, self._i0
         self._rows, self._k = rows, k
         self._v_start = None
@@ -182,9 +182,8 @@ class BiasTracker:
         if self._v_start is None:
             if self._v0_all is None:
                 self._v0_all = self._sum("cell")
-            if self._k and self._rt_fixed is None:      # (a tracker of no moving cell keeps no rows)
-                self._rt_fixed = self.points.cell_response(self._rows[: self._k])
-            self._v_start = self._v0_all - self._y_fixed @ self._rt_fixed if self._k else self._v0_all
+            self._v_start = self._v0_all - self.points.combine_cell_responses(self._rows[: self._k], self._y_fixed[None, :])[0] \
+                if self._k else self._v0_all
         if cells is None:
             return self._v_start - self.y @ self._rt_m if self.y.size else self._v_start.copy()
         return self._v_start[cells] - self.y @ self._rt_m[:, cells] if self.y.size else self._v_start[cells]

@@ -233,6 +233,16 @@ class LowRankOperatingPoints:
             self._eliminations[key] = got
         return None if got[1] is None else got
 
+    def combine_cell_responses(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """(b, M N): ``weights`` (b, k) times the :meth:`cell_response` of ``rows``, without gathering those
+        rows (one product over the whole store, which holds at most ``2 * policy.max_rank`` rows)."""
+        full = np.zeros((weights.shape[0], self._count))
+        full[:, rows] = weights
+        store = self._rt[: self._count]
+        if full.shape[0] <= 8:        # one vector-matrix product per row: no BLAS threads (they spin on a busy machine)
+            return np.stack([w @ store for w in full])
+        return full @ store
+
     def cell_response_at(self, rows: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """(k, len(cells)): :meth:`cell_response` at ``cells`` only."""
         return self._rt[np.ix_(rows, cells)]
