@@ -201,12 +201,14 @@ class Array:
         before = self.device.conductance_of(cells)
         if self.is_1t1r:
             self.crossbar.select_rows(select_rows)
+        outcome: PulseOutcome | None = None
         try:
-            outcome: PulseOutcome = co_simulate(self.crossbar, self.device, bias, width_s, self.cosim)
+            outcome = co_simulate(self.crossbar, self.device, bias, width_s, self.cosim)
         finally:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
-            stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
+            if outcome is None or outcome.moved is None:     # (a tracked pulse leaves the circuit stamped)
+                stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
         if outcome.moved is not None and cells.size == self.rows * self.cols:    # only these cells changed
             cells, before = outcome.moved, before[outcome.moved]
         self._pulsed(cells, before)

@@ -76,8 +76,7 @@ def read_cell_now(crossbar: Crossbar, device, bias: Bias, col: int, kelvin: floa
         stamp(crossbar, device)
         tracker = _tracker(crossbar, bias, fresh=False) or _tracker(crossbar, bias, fresh=True)
         if tracker is not None:
-            g = crossbar.conductances
-            extra = LazyExtra(lambda: tracker.solution(crossbar.layout, g))
+            extra = LazyExtra(tracker.solution_later(crossbar.layout, crossbar.conductances))
             return float(tracker.sense_currents()[col]), float(tracker.power), extra
     stamp(crossbar, device, scale)
     try:

@@ -210,9 +210,7 @@ class TrackedPulse:
 
     def final_solution(self):
         """A function giving the full operating point at the present state (computed when called)."""
-        tracker, layout = self.tracker, self.crossbar.layout
-        g = tracker.g.reshape(self.crossbar.shape).copy()
-        return lambda: tracker.solution(layout, g)
+        return self.tracker.solution_later(self.crossbar.layout, self.tracker.g.reshape(self.crossbar.shape))
 
 
 def effective_rate(group, v: np.ndarray) -> np.ndarray:

@@ -206,16 +206,36 @@ class BiasTracker:
         """The full operating point at the present conductances (every node; O(nodes x rank)).
 
         ``g_cell``: (M, N) the memristive cells' own conductances, S (1R: the tracked ones)."""
+        return self.solution_later(layout, g_cell)()
+
+    def solution_later(self, layout, g_cell: np.ndarray):
+        """A function that gives :meth:`solution` of the present state when called, holding only what it
+        needs (the unit solutions of this bias, the response columns and the cells' currents; not the
+        tracker or the factorisation, so outcomes kept for long do not keep whole factorisations alive)."""
         m, n = layout.rows, layout.cols
-        x = self._sum("x")
-        if self._rows.size:
+        parts = list(self._parts)
+        rows = self._rows
+        columns = self.points.node_response_store() if rows.size else None
+        y = None
+        if rows.size:
             y_fixed = self._y_fixed - self._gamma @ self.y if self._k else self._y_fixed
-            x = x - self.points.node_response(self._rows) @ np.concatenate([y_fixed, self.y])
-        u, b = x[: m * n].reshape(1, m, n), x[m * n:].reshape(1, m, n)
-        fw, fb = self._floating
-        sol = solution_from_nodes(layout, g_cell, self.g.reshape(m, n), u, b, self._v[None], self._e[None], fw, fb)
-        return CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
-                                {k: val[0] for k, val in sol.power_by_kind.items()})
+            y = np.concatenate([y_fixed, self.y])
+        g_eff = self.g.reshape(m, n).copy()
+        g_cell = np.array(g_cell, dtype=np.float64)
+        v, e, (fw, fb) = self._v.copy(), self._e.copy(), self._floating
+        size = 2 * m * n
+
+        def solve() -> CrossbarSolution:
+            x = np.zeros(size)
+            for c, part in parts:
+                x += c * part.x
+            if y is not None:
+                x -= columns[:, rows] @ y
+            u, b = x[: m * n].reshape(1, m, n), x[m * n:].reshape(1, m, n)
+            sol = solution_from_nodes(layout, g_cell, g_eff, u, b, v[None], e[None], fw, fb)
+            return CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                                    {k: val[0] for k, val in sol.power_by_kind.items()})
+        return solve
 
     # ---- helpers ----------------------------------------------------------------------------------------
     def _sum(self, field: str) -> np.ndarray:

@@ -251,6 +251,11 @@ class LowRankOperatingPoints:
         """(k, M + N): driver currents (into the word lines) then sense currents (into the senses) per ampere."""
         return self._st[rows]
 
+    def node_response_store(self) -> np.ndarray:
+        """The array holding the columns Z (2 M N, capacity): column ``row`` is cell ``row``'s node response.
+        Columns once written never change (growth copies them into a new array)."""
+        return self._zbuf
+
     def node_response(self, rows: np.ndarray) -> np.ndarray:
         """(2 M N, k): the node voltages' change per ampere, sign-flipped (the columns Z)."""
         return self._zbuf[:, rows]
