@@ -11,6 +11,7 @@ import numpy as np
 
 from cosim.sim.cosimulate import Bias, read_scale, stamp
 from cosim.solve.crossbar import Crossbar
+from cosim.solve.nested import single_threaded_blas
 
 
 class LazyExtra(dict):
@@ -74,7 +75,8 @@ def read_cell_now(crossbar: Crossbar, device, bias: Bias, col: int, kelvin: floa
     scale = read_scale(device, kelvin)
     if scale is None and tracked:
         stamp(crossbar, device)
-        tracker = _tracker(crossbar, bias, fresh=False) or _tracker(crossbar, bias, fresh=True)
+        with single_threaded_blas():
+            tracker = _tracker(crossbar, bias, fresh=False) or _tracker(crossbar, bias, fresh=True)
         if tracker is not None:
             extra = LazyExtra(tracker.solution_later(crossbar.layout, crossbar.conductances))
             return float(tracker.sense_currents()[col]), float(tracker.power), extra

@@ -31,6 +31,7 @@ from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
 from cosim.sim.tracked_pulse import TrackedPulse
+from cosim.solve.nested import single_threaded_blas
 from cosim.validate import bool_mask, real_array
 
 
@@ -206,8 +207,16 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
     if crossbar.choose_path(request).path is SolverPath.SINGLE_ROW_LADDER:
         return _co_simulate_row(crossbar, device, bias, width_s, config)
     stamp(crossbar, device)
+    if not config.tracked:
+        return _co_simulate_full(crossbar, device, bias, width_s, config)
+    with single_threaded_blas():          # many small products: BLAS threads would only spin
+        return _co_simulate_tracked(crossbar, device, bias, width_s, config)
+
+
+def _co_simulate_tracked(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
+    """:func:`co_simulate` on the tracked path where it applies (else, or from where it stops, full solves)."""
     pulse = TrackedPulse(crossbar, device, bias)
-    if not (config.tracked and pulse.start()):
+    if not pulse.start():
         return _co_simulate_full(crossbar, device, bias, width_s, config)
     t, energy, substeps = 0.0, 0.0, 0
     while t < width_s:

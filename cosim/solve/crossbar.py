@@ -291,25 +291,12 @@ class Crossbar:
         whether a transfer matrix is cached; it is kept per request until one of those changes."""
         key = (request, self._transfer is not None)
         cache = self._routes
-        if cache is None or cache[0] is not self._selected or cache[1] is not self._b:
-            cache = self._routes = (self._selected, self._b, self._low_rank, {})
-        elif cache[2] is not self._low_rank:
+        if cache is None or cache[0] is not self._selected or cache[1] is not self._b or cache[2] is not self._low_rank:
             cache = self._routes = (self._selected, self._b, self._low_rank, {})
         choice = cache[3].get(key)
         if choice is None:
             choice = cache[3][key] = choose_path(self, request)
         return choice
-
-    def wire_conductance_range(self) -> tuple[float, float]:
-        """(smallest, largest) finite non-zero conductance of the wires, drivers and senses, S (cached per
-        structure; for the refinement test of :func:`cosim.solve.refine.needs_refinement`)."""
-        if self._wire_range is None:
-            lay = self.layout
-            with np.errstate(divide="ignore"):
-                g = np.concatenate([np.ravel(1.0 / a) for a in (lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense)])
-            g = g[(g > 0) & np.isfinite(g)]
-            self._wire_range = (float(g.min()), float(g.max())) if g.size else (np.inf, 0.0)
-        return self._wire_range
 
     def single_row_ladder_applies(self, row: int) -> bool:
         """Would selecting only ``row`` put this array on the O(N) single-row ladder path?"""

@@ -238,10 +238,7 @@ class LowRankOperatingPoints:
         rows (one product over the whole store, which holds at most ``2 * policy.max_rank`` rows)."""
         full = np.zeros((weights.shape[0], self._count))
         full[:, rows] = weights
-        store = self._rt[: self._count]
-        if full.shape[0] <= 8:        # one vector-matrix product per row: no BLAS threads (they spin on a busy machine)
-            return np.stack([w @ store for w in full])
-        return full @ store
+        return full @ self._rt[: self._count]
 
     def cell_response_at(self, rows: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """(k, len(cells)): :meth:`cell_response` at ``cells`` only."""
