@@ -6,7 +6,7 @@ import pytest
 import nodal_reference as ref
 from cosim.devices import VTEAM
 from cosim.netlist.crossbar import CrossbarLayout
-from cosim.sim.control.estimate import ArrayEstimate
+from cosim.sim.control.estimate import G_FLOOR, ArrayEstimate
 from cosim.sim.control.model import ControllerModel
 from cosim.sim.cosimulate import cell_bias
 
@@ -107,6 +107,19 @@ def test_series_resistance_is_the_divider_the_cell_sees_as_it_moves():
         v_cell = view.cell_voltage(view.cell_bias(row, col, line, "v/3"), row, col)
         assert v_cell == pytest.approx((1 + g0 * r) / (1 + g * r), rel=1e-9)
     assert abs((1 + g0 * r) / (1 + 4 * g0 * r) - 1) > 1e-3     # the divider matters at this size
+
+
+def test_row_ports_stay_exact_beside_an_estimate_at_the_floor():
+    """A cell estimated at G_FLOOR (1e-12 S) beside 1-ohm wires: conductances spanning 12 decades, which the
+    row's solves refine; the verify read still inverts exactly against the reference."""
+    spec = spec_of(5, 5, 6, 5.0, 5.0)
+    spec.g[2, 3] = G_FLOOR
+    view = StubView(spec)
+    est = ArrayEstimate(view)
+    est.g = spec.g.copy()
+    est.g[2, 1] *= 4.0
+    assert finish(est.read(2, 1, 0.2)) == pytest.approx(spec.g[2, 1], rel=1e-9)
+    assert est.rows.builds == 1 and est.port_solves == 0           # on the row path, refined
 
 
 def test_row_ports_follow_the_row_by_rank_one_updates_and_refactor_after_a_change_elsewhere():
