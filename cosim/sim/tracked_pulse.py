@@ -98,8 +98,6 @@ class TrackedPulse:
             self.pending = moving
             return False
         self.pending = None
-        if self.moving is not None and self.moving.size:
-            self.quiet[self.moving] = True            # (a regroup at the start may drop a guessed cell)
         self.moving = moving
         self.group = self.device.cell_group(moving)
         self._span_m = self.span[moving]

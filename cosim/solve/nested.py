@@ -428,24 +428,28 @@ def _single_threaded_blas():
 
 
 class _OneThread:
-    """Re-entrant context: the BLAS libraries ``libs`` (threadpoolctl controllers) on one thread inside it."""
+    """Re-entrant context: the BLAS libraries ``libs`` (threadpoolctl controllers) on one thread while any
+    thread of the process is inside it (the thread counts are process-wide); restored when the last leaves."""
 
     def __init__(self, libs):
         self.libs, self.depth, self.saved = list(libs), 0, []
+        self._lock = threading.Lock()
 
     def __enter__(self):
-        if self.depth == 0:
-            self.saved = [lib.num_threads for lib in self.libs]
-            for lib in self.libs:
-                lib.set_num_threads(1)
-        self.depth += 1
+        with self._lock:
+            if self.depth == 0:
+                self.saved = [lib.num_threads for lib in self.libs]
+                for lib in self.libs:
+                    lib.set_num_threads(1)
+            self.depth += 1
         return self
 
     def __exit__(self, *exc):
-        self.depth -= 1
-        if self.depth == 0:
-            for lib, n in zip(self.libs, self.saved):
-                lib.set_num_threads(n)
+        with self._lock:
+            self.depth -= 1
+            if self.depth == 0:
+                for lib, n in zip(self.libs, self.saved):
+                    lib.set_num_threads(n)
         return False
 
 
