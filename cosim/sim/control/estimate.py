@@ -34,7 +34,7 @@ class RowEstimate:
     def __init__(self, view: ControllerView):
         self.view = view
         self.g_row: dict[int, np.ndarray] = {}
-        self._r_down_of: dict[int, np.ndarray] = {}
+        self._ladders: dict[int, tuple] = {}
 
     def read(self, row: int, v_read: float):
         """Verify read of ``row``: the estimated conductances (S) of all its cells (NaN: no current)."""
@@ -61,27 +61,29 @@ class RowEstimate:
         follows its word-line node). If that asks for more than ``DRIVE_LIMIT`` x the largest divider-only
         drive (a word line too resistive to compensate), the divider-only drive is used.
         """
-        lay, n = self.view.layout, self.view.cols
-        g = np.zeros(n)
-        g[cols] = np.maximum(np.nan_to_num(g_cols, nan=G_FLOOR), G_FLOOR)
-        w = np.zeros(n)
-        w[cols] = wanted
-        divider = 1.0 + (lay.r_on_transistor[row] + self._r_down(row)) * g
-        i_cell = w * g
+        r_series, r_wl, r_source = self._ladder(row)
+        g = np.fmax(g_cols, G_FLOOR)                                # NaN (unknown) taken as G_FLOOR
+        i_cell = np.zeros(r_series.size)
+        i_cell[cols] = wanted * g
+        plain = np.zeros(r_series.size)
+        plain[cols] = wanted * (1.0 + r_series[cols] * g)
         tail = np.cumsum(i_cell[::-1])[::-1]                      # current into the word line from node j on
-        u = -float(lay.r_source[row]) * tail[0] - np.concatenate([[0.0], np.cumsum(lay.r_wl[row] * tail[1:])])
-        plain = w * divider
-        drive = plain - u
+        u = np.empty(r_series.size)                               # minus the word line's voltages
+        u[0] = 0.0
+        np.cumsum(r_wl * tail[1:], out=u[1:])
+        drive = plain + (u + r_source * tail[0])
         if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(plain)):
             drive = plain
         return drive
 
-    def _r_down(self, row: int) -> np.ndarray:
-        """Designed resistance (ohm) from each bit-line node of ``row`` to the bit line's end, sense included."""
-        if row not in self._r_down_of:
+    def _ladder(self, row: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """The designed ladder of ``row``: per column the resistance (ohm) in series with its cell (transistor,
+        bit line below the row, sense), the word line's segments (ohm) and its driver's resistance (ohm)."""
+        if row not in self._ladders:
             lay = self.view.layout
-            self._r_down_of[row] = lay.r_bl[row:].sum(axis=0) + lay.r_sense
-        return self._r_down_of[row]
+            self._ladders[row] = (lay.r_on_transistor[row] + lay.r_bl[row:].sum(axis=0) + lay.r_sense,
+                                  lay.r_wl[row].copy(), float(lay.r_source[row]))
+        return self._ladders[row]
 
 
 class ArrayEstimate:
