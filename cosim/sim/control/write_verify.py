@@ -8,6 +8,11 @@ by releasing each bit line when its time is up; the drives are corrected for the
 with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
 silent pulse, up to ``v_max`` x threshold). The verify reads close the loop on what the model does
 not know (device spread, a miscalibrated model, IR drop from the other cells).
+
+With ``learn``, each cell keeps a gain per direction: how far (in the model's state) its last pulse
+moved it against how far the model planned. Its next plan aims ``aim / gain`` of the way in the model's
+terms, so that it covers ``aim`` of the way in the cell's own; the gain is re-measured after every pulse
+that moved the cell the planned way and is kept within [1 / GAIN_SPAN, GAIN_SPAN].
 """
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ import numpy as np
 from cosim.sim.control.closed_loop import ClosedLoop, drive_row_cells
 from cosim.sim.control.config import WriteVerifyConfig
 from cosim.sim.control.view import ControllerView
+
+GAIN_SPAN = 4.0      # learned gains stay within [1 / GAIN_SPAN, GAIN_SPAN]
+AIM_MAX = 1.5        # a learned plan aims at most this x the remaining distance in the model's terms
 
 
 class WriteVerify(ClosedLoop):
@@ -35,19 +43,55 @@ class WriteVerify(ClosedLoop):
         # the pulse for cells the model says cannot move: 1 % of the range at the planned voltage
         self.fallback_width = {d: float(np.clip(m.width_for(d, self.v_cell[d], 0.01), view.limits.width_min_s,
                                                 view.limits.width_max_s)) for d in (+1, -1)}
+        n = view.rows * view.cols
+        self.gain = {d: np.ones(n) for d in (+1, -1)}
+        # the last plan of every cell: its model state before the pulse, the planned move, its direction
+        self._from = np.full(n, np.nan)
+        self._move = np.zeros(n)
+        self._dir = np.zeros(n, dtype=np.int8)
+
+    def _learn(self, flat: np.ndarray, g_est: np.ndarray) -> None:
+        """Update the gains of ``flat`` from what their last pulses did (states from the verify reads)."""
+        had = np.isfinite(self._from[flat]) & (self._move[flat] != 0)
+        if not had.any():
+            return
+        cells = flat[had]
+        moved = self.model.device.state_for(cells, g_est[had]) - self._from[cells]
+        ratio = moved / self._move[cells]
+        for d in (+1, -1):
+            ok = (self._dir[cells] == d) & (ratio > 0)
+            self.gain[d][cells[ok]] = np.clip(ratio[ok], 1.0 / GAIN_SPAN, GAIN_SPAN)
+        self._from[cells] = np.nan
+
+    def _aims(self, flat: np.ndarray, g_est: np.ndarray, target: np.ndarray, d: int) -> np.ndarray:
+        """Per-cell aims in the model's terms (``aim`` / gain, within the model's state range), and the plan
+        recorded for learning."""
+        aim = np.full(flat.size, self.cfg.aim)
+        dev = self.model.device
+        s_from, s_to = dev.state_for(flat, g_est), dev.state_for(flat, target)
+        if self.cfg.learn:
+            lo, hi = (b[flat] for b in dev.state_bounds())
+            bound = np.where(np.sign(s_to - s_from) == np.sign(lo - hi), lo, hi)    # the bound it moves towards
+            room = np.abs(bound - s_from) / np.maximum(np.abs(s_to - s_from), 1e-300)
+            aim = np.clip(aim / self.gain[d][flat], 0.0, np.minimum(AIM_MAX, room))
+            self._from[flat], self._move[flat], self._dir[flat] = s_from, aim * (s_to - s_from), d
+        return aim
 
     def pulse(self, row, cols, g_est, target, active, quiet):
         cfg, m, view = self.cfg, self.model, self.view
         flat = row * view.cols + cols
         r_series = self.estimate.series_resistance(row, cols) if view.is_1t1r else np.zeros(cols.size)
         direction = np.where(g_est < target, 1, -1)            # +1: conductance must rise
+        if cfg.learn:
+            self._learn(flat, g_est)
         for d in (+1, -1):
             cells = active & (direction == d)
             if not cells.any():
                 continue
             amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
+            aim = self._aims(flat[cells], g_est[cells], target[cells], d)
             amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], target[cells], d, amp, r_series[cells],
-                                             cfg.aim, view.limits.width_min_s)
+                                             float(aim[0]) if aim.size == 1 else aim, view.limits.width_min_s)
             widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
             volts = np.zeros(cols.size)
             volts[cells] = m.polarity(d) * amp
