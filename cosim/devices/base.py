@@ -216,6 +216,30 @@ class DeviceArray(CellSubsetMethods):
         i = self._ideal_current(v, self._state, self._cell)
         return np.where(self._frozen, 0.0, self._rate(v, self._state, self._cell, i))
 
+    def quiet_band(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-cell voltages (lo, hi), V, each (n,), with ``rate(v) == 0`` exactly for ``lo <= v <= hi`` at the
+        present state (frozen cells: the whole line), or None where the model does not say (it may move at
+        any voltage). The event engine uses it to know which cells cannot move without evaluating them."""
+        band = self._quiet_band(self._state, self._cell)
+        if band is None:
+            return None
+        lo, hi = (np.array(np.broadcast_to(b, (self.n,)), dtype=np.float64) for b in band)
+        if self._frozen.any():
+            lo[self._frozen], hi[self._frozen] = -np.inf, np.inf
+        return lo, hi
+
+    @property
+    def deterministic(self) -> bool:
+        """True when a step draws no random numbers (no cycle-to-cycle redraws, no state noise): stepping
+        some cells is then exactly stepping all with the others held (see :meth:`cell_group`)."""
+        return not self.c2c and not self._has_noise()
+
+    def cell_group(self, cells) -> "CellGroup":
+        """A :class:`~cosim.devices.cell_group.CellGroup` of ``cells`` (indices): their rate, step, state and
+        conductance without per-call validation, for a deterministic model (ValueError otherwise)."""
+        from .cell_group import CellGroup
+
+        return CellGroup(self, self._subset(cells))
 
     def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(G at the high-resistance bound, G at the low-resistance bound), each (n,) S, fault-free."""
@@ -399,6 +423,10 @@ class DeviceArray(CellSubsetMethods):
 
     def _state_from_conductance(self, g: np.ndarray, cell: Cells) -> np.ndarray:
         raise NotImplementedError
+
+    def _quiet_band(self, s: np.ndarray, cell: Cells) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lo, hi) voltages between which the rate is exactly 0 at state s; None: not known (the default)."""
+        return None
 
     def _has_noise(self) -> bool:
         """True when the state update draws random numbers (then only numpy runs it)."""

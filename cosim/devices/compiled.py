@@ -23,7 +23,7 @@ try:
 except ImportError:  # not built: numpy reference only
     _kernels = None
 
-__all__ = ["available", "run", "split", "workers"]
+__all__ = ["available", "run", "run_cells", "split", "workers"]
 
 MIN_CELL_STEPS_PER_THREAD = 2_000_000   # below this a thread costs more than it saves
 MIN_CELLS_PER_THREAD = 256
@@ -97,6 +97,12 @@ def run(dev, volts: np.ndarray, dt: float, out: np.ndarray | None) -> None:
         if k < steps:  # a switching event at sample k: redraw those cells, then resume there
             dev._switching_events(np.broadcast_to(volts[k], (dev.n,)))
             state = np.ascontiguousarray(dev._state).copy()
+
+
+def run_cells(kernel: str, volts: np.ndarray, dt: float, state: np.ndarray, polarity: np.ndarray, table: dict) -> None:
+    """One kernel call on a group's own parameter ``table`` (``_arrays`` sliced to its cells): advance
+    ``state`` (m,) in place over the rows of ``volts`` ((K, m), V) with step ``dt`` (s); no c2c."""
+    _kernels.run(kernel, volts, dt, state, None, polarity, 0, 0, **table)
 
 
 def _run_all(jobs) -> None:

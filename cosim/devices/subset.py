@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.validate import broadcast_real, index_array
+from cosim.validate import broadcast_real, index_array, real_array
 
 from .nonideal import snap_to_levels
 
@@ -64,6 +64,47 @@ class CellSubsetMethods:
         cell = {k: a[cells] for k, a in self._cell.items()}
         s = self._state[cells]
         return np.where(self._frozen[cells], 0.0, self._rate(v, s, cell, self._ideal_current(v, s, cell)))
+
+    # ---- the rate law at given states (planners: no state is read or changed) -------------------------
+    def rate_at(self, cells: np.ndarray, v, s) -> np.ndarray:
+        """d(state)/dt (``STATE_UNIT`` per s) of ``cells`` at voltages ``v`` (V) and states ``s`` (``STATE_UNIT``).
+
+        The model's rate law evaluated where a planner asks, without reading or changing the cells' present
+        state. ``v`` and ``s`` are scalars or arrays whose first axis runs over ``cells`` ((k,) or (k, ...));
+        they broadcast together and the result has their common shape. States are clipped to each cell's
+        bounds; faulty (stuck, unformed) cells have rate 0, as in :meth:`rate_of`.
+        """
+        cells, shape, (v, s), cell = self._at_cells(cells, (("v", v, "V"), (self.STATE_NAME, s, self.STATE_UNIT)))
+        lo, hi = self._state_range(cell)
+        s = np.clip(s, lo, hi)
+        rate = self._rate(v, s, cell, self._ideal_current(v, s, cell))
+        frozen = np.repeat(self._frozen[cells], rate.size // max(cells.size, 1))
+        return np.where(frozen, 0.0, rate).reshape(shape)
+
+    def conductance_at(self, cells: np.ndarray, s) -> np.ndarray:
+        """Noise-free, unquantised read conductance (S) of ``cells`` at states ``s`` (``STATE_UNIT``, clipped to
+        the bounds; a scalar or an array whose first axis runs over ``cells``); no state is read or changed."""
+        cells, shape, (s,), cell = self._at_cells(cells, ((self.STATE_NAME, s, self.STATE_UNIT),))
+        lo, hi = self._state_range(cell)
+        return self._ideal_conductance(np.clip(s, lo, hi), cell).reshape(shape)
+
+    def _at_cells(self, cells, values):
+        """Validated ``cells``, the common shape of ``values`` ((name, value, unit) triples, first axis over
+        the cells), the values flattened to it, and the cells' parameters repeated to match."""
+        cells = self._subset(cells)
+        arrays = []
+        for name, value, unit in values:
+            arr = real_array(name, value, unit=unit)
+            if arr.ndim and arr.shape[0] != cells.size:
+                raise ValueError(f"{name} must be a scalar or an array whose first axis has one entry per cell "
+                                 f"({cells.size}); got shape {arr.shape}")
+            arrays.append(arr)
+        shape = (cells.size,) + np.broadcast_shapes(*(a.shape[1:] for a in arrays if a.ndim))
+        per_cell = int(np.prod(shape[1:], dtype=np.int64))
+        flat = [a.reshape(-1) if a.shape == shape else
+                np.broadcast_to(a.reshape(a.shape + (1,) * (len(shape) - a.ndim)), shape).reshape(-1) for a in arrays]
+        index = cells if per_cell == 1 else np.repeat(cells, per_cell)
+        return cells, shape, flat, {k: a[index] for k, a in self._cell.items()}
 
     def step_of(self, cells: np.ndarray, v: np.ndarray, dt: float) -> None:
         """Advance ``cells`` by one step of ``dt`` s under voltages ``v`` (V); the others are untouched."""

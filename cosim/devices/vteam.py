@@ -137,6 +137,9 @@ class VTEAM(DeviceArray):
     def _thresholds(self, w, c: Cells) -> tuple[np.ndarray, ...]:
         return c["v_on"], c["v_off"]
 
+    def _quiet_band(self, w, c: Cells) -> tuple[np.ndarray, np.ndarray]:
+        return c["v_on"], c["v_off"]          # the rate law is zero for v_on <= v <= v_off, any window
+
     def _state_from_conductance(self, g: np.ndarray, c: Cells) -> np.ndarray:
         r = 1.0 / g
         if self.params.r_model == "linear":

@@ -14,6 +14,7 @@ import numpy as np
 from cosim.sim.aging import AgingLaws, AgingState, check_cycles, default_endurance, default_retention
 from cosim.sim import defects
 from cosim.sim.cell_clock import CellClock
+from cosim.sim.cell_read import read_cell_now
 from cosim.sim.cosimulate import (Bias, CosimConfig, PulseOutcome, Unselected, cell_bias, check_bias, co_simulate,
                                   disturb, may_move, parse_unselected, row_currents, stamp, stamp_read)
 from cosim.sim.engine import check_duration, check_temperature
@@ -206,6 +207,8 @@ class Array:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
             stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
+        if outcome.moved is not None and cells.size == self.rows * self.cols:    # only these cells changed
+            cells, before = outcome.moved, before[outcome.moved]
         self._pulsed(cells, before)
         addressed = [r for r in self._lines(bias.floating_wl, self.rows) if selected[r]]
         self.trace.append(TraceRecord(self.engine.now, width_s, "pulse", addressed,
@@ -289,17 +292,13 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        stamp_read(self.crossbar, self.device, self.temperature)
-        try:
-            sol = self.crossbar.solve_bias(bias.v_wl, bias.v_bl, bias.floating_wl, bias.floating_bl)
-        finally:
-            stamp(self.crossbar, self.device)
-        energy = self._disturbed([bias], None, float(sol.power) * self.timing.read_s)
+        current, power, extra = read_cell_now(self.crossbar, self.device, bias, col, self.temperature)
+        energy = self._disturbed([bias], None, power * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
-                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [float(np.nan_to_num(sol.sense_currents[col], nan=0.0))],
+                                      bias.v_wl.tolist(), bias.v_bl.tolist(), [current],
                                       energy, self.temperature, f"cell read, unselected {parse_unselected(unselected).value}"))
         yield self.engine.env.timeout(self.timing.read_s)
-        return ReadOutcome(np.nan_to_num(np.array([sol.sense_currents[col]]), nan=0.0), energy, {"solution": sol})
+        return ReadOutcome(np.array([current]), energy, extra)
 
     def cell_bias(self, row: int, col: int, voltage: float, unselected) -> Bias:
         """Line voltages that put ``voltage`` on cell (row, col) with the other lines ``unselected``."""

@@ -12,6 +12,12 @@ final state is then accurate to well under 1 % at the default ``max_change`` (th
 off by several %). A sub-step after which only k cells moved is solved by a rank-k update of the
 last factorisation instead of a new one (``Crossbar.low_rank``, :mod:`cosim.solve.low_rank`): a
 single-cell pulse factors the array once.
+
+Where the circuit is linear and only a few cells move (a single-cell pulse on a 1R array), the same
+sub-steps run on the moving cells only, with each sub-step's circuit a rank-k update in cell space
+instead of a solve (:mod:`cosim.sim.tracked_pulse`; the routing decision is
+``Quantity.TRACKED_OPERATING_POINT`` in :mod:`cosim.solve.routing`); everything else (sinh cells, 1T1R,
+edited layouts, islands, models without a quiet band or with c2c) takes the full-solve loop below.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from cosim import validate
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from cosim.sim.tracked_pulse import TrackedPulse
 from cosim.validate import bool_mask, real_array
 
 
@@ -107,14 +114,36 @@ def cell_bias(rows: int, cols: int, row: int, col: int, voltage: float, unselect
 @dataclass
 class PulseOutcome:
     """What one co-simulated pulse did: energy (J), sub-steps, sense currents at its end (A), the full
-    operating point at its end (None when the pulse ran in row mode), and the (rows, cols) mask of cells
-    cut off every source (they sat at 0 V; None in row mode, where every cell of the row is driven)."""
+    operating point at its end (None when the pulse ran in row mode), the (rows, cols) mask of cells
+    cut off every source (they sat at 0 V; None in row mode, where every cell of the row is driven), and
+    the indices of the cells it stepped (the others did not change; None: any cell may have)."""
 
     energy_j: float
     substeps: int
     sense_currents: np.ndarray
     final: CrossbarSolution | None = None
     unreachable: np.ndarray | None = None
+    moved: np.ndarray | None = None
+
+
+class TrackedOutcome(PulseOutcome):
+    """A :class:`PulseOutcome` whose ``final`` operating point is computed on first access (the tracked
+    path needs only the moving cells' voltages and the power per sub-step)."""
+
+    def __init__(self, energy_j: float, substeps: int, sense_currents: np.ndarray, solve_final,
+                 unreachable: np.ndarray, moved: np.ndarray):
+        self._solve_final = solve_final
+        super().__init__(energy_j, substeps, sense_currents, None, unreachable, moved)
+
+    @property
+    def final(self) -> CrossbarSolution | None:
+        if self._final is None and self._solve_final is not None:
+            self._final, self._solve_final = self._solve_final(), None
+        return self._final
+
+    @final.setter
+    def final(self, value) -> None:
+        self._final = value
 
 
 def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
@@ -125,7 +154,9 @@ def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
     g, b = (device.conductance(noisy=False), None) if law is None else law
     if scale is not None:
         g = g * scale
-    crossbar.set_conductances(g.reshape(crossbar.shape))
+    g = g.reshape(crossbar.shape)
+    if not np.array_equal(g, crossbar.conductances):    # unchanged values keep the cached factorisations
+        crossbar.set_conductances(g)
     if b is not None or not crossbar.is_linear:
         crossbar.set_nonlinearity(0.0 if b is None else b.reshape(crossbar.shape))
 
@@ -133,8 +164,18 @@ def stamp(crossbar: Crossbar, device, scale: np.ndarray | None = None) -> None:
 def stamp_read(crossbar: Crossbar, device, kelvin: float) -> None:
     """:func:`stamp` for a read at ``kelvin`` K: the devices' read noise (one draw per cell) and their
     temperature coefficient of resistance (``device.tcr_scale``) on G; the stored state stays the T_ref one."""
-    stamp(crossbar, device, device.conductance(noisy=True) / device.conductance(noisy=False)
-          * device.tcr_scale(kelvin))
+    stamp(crossbar, device, read_scale(device, kelvin))
+
+
+def read_scale(device, kelvin: float) -> np.ndarray | None:
+    """Per-cell factors a read at ``kelvin`` K puts on the stamped G (read noise, one draw per cell; TCR), or
+    None where they are all exactly 1 (no read noise, no TCR at this temperature): the read then sees the
+    stamped conductances and draws no random numbers."""
+    nonideal = getattr(device, "nonideal", None)
+    tcr = device.tcr_scale(kelvin)
+    if nonideal is not None and nonideal.read_noise == 0 and np.all(tcr == 1.0):
+        return None
+    return device.conductance(noisy=True) / device.conductance(noisy=False) * tcr
 
 
 def solve(crossbar: Crossbar, bias: Bias) -> CrossbarSolution:
@@ -156,10 +197,37 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
                            or bias.floating_bl is not None)
     if crossbar.choose_path(request).path is SolverPath.SINGLE_ROW_LADDER:
         return _co_simulate_row(crossbar, device, bias, width_s, config)
+    stamp(crossbar, device)
+    pulse = TrackedPulse(crossbar, device, bias)
+    if not pulse.start():
+        return _co_simulate_full(crossbar, device, bias, width_s, config)
+    t, energy, substeps = 0.0, 0.0, 0
+    while t < width_s:
+        if substeps >= config.max_substeps:
+            raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
+                               f"({t:.3e} of {width_s:.3e} s done); raise CosimConfig.max_substeps")
+        step = pulse.substep(width_s - t, config.max_change)
+        if step is None and pulse.refactor():
+            step = pulse.substep(width_s - t, config.max_change)
+        if step is None:                          # the tracker cannot go on: full solves from here
+            stamp(crossbar, device)
+            return _co_simulate_full(crossbar, device, bias, width_s, config, t, energy, substeps)
+        dt, p_start, p_end = step
+        energy += 0.5 * (p_start + p_end) * dt
+        t += dt
+        substeps += 1
+    stamp(crossbar, device)
+    return TrackedOutcome(energy, substeps, pulse.sense_currents(), pulse.final_solution(),
+                          np.zeros(crossbar.shape, bool), pulse.moving.copy())
+
+
+def _co_simulate_full(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig,
+                      t: float = 0.0, energy: float = 0.0, substeps: int = 0) -> PulseOutcome:
+    """:func:`co_simulate` by full solves: every cell stepped, the whole circuit solved twice per sub-step;
+    from ``t`` s into the pulse with ``energy`` J and ``substeps`` done (where the tracked path stopped)."""
     lo, hi = device.state_bounds()
     span = np.abs(hi - lo)
     span = np.where(span > 0, span, 1.0)
-    t, energy, substeps = 0.0, 0.0, 0
     stamp(crossbar, device)
     sol = solve(crossbar, bias)
     while t < width_s:

@@ -361,6 +361,21 @@ class Crossbar:
             sol = self._solve_bias(v, vb, fw, fb, bool(general))
         return _check_finite_solution(sol)
 
+    def bias_tracker(self, v_wl, v_bl=None, floating_wl=None, floating_bl=None, *, reach=None, fresh: bool = False):
+        """A :class:`~cosim.solve.bias_tracking.BiasTracker` of one bias (1-D ``v_wl`` (rows,), ``v_bl`` (cols,),
+        V; floating masks as :meth:`solve_bias`): cell voltages, sense currents and power while a few cells
+        change, by rank-k updates of the cached factorisation. None where that path does not apply
+        (:func:`~cosim.solve.routing.choose_path` with ``Quantity.TRACKED_OPERATING_POINT`` says why).
+
+        ``reach``: conductances (S) the cells may take while tracked, for the stiffness test; ``fresh``:
+        factor the present conductances anew (after the tracker reported its policy's limits).
+        """
+        v = validate.real_array("v_wl", v_wl, (self.rows,), unit="V")
+        vb = np.zeros(self.cols) if v_bl is None else validate.real_array("v_bl", v_bl, (self.cols,), unit="V")
+        fw = self._check_mask("floating_wl", floating_wl, self.rows)
+        fb = self._check_mask("floating_bl", floating_bl, self.cols)
+        return paths.bias_tracker(self, v, vb, fw, fb, reach, bool(fresh))
+
     def _solve_bias(self, v, vb, fw, fb, general: bool) -> CrossbarSolution:
         return paths.operating_point(self, v, vb, fw, fb, general)
 

@@ -15,6 +15,7 @@ import numpy as np
 from cosim.netlist.crossbar import CrossbarLayout
 from cosim.netlist.elements import KIND_CODES, ElementKind
 from cosim.solve import structured
+from cosim.solve.bias_tracking import BiasTracker
 from cosim.solve.low_rank import LowRankOperatingPoints
 from cosim.solve.mna import DCSolution
 from cosim.solve.nested_values import has_island, right_hand_side
@@ -173,6 +174,30 @@ def nested_voltages(xb: Crossbar, vv, ee, g_eff, fw, fb):
     if stiff:
         x = refine_nested(xb, x, correct, g_eff, vv.T, ee.T, fw, fb)
     return x
+
+
+def bias_tracker(xb: Crossbar, v: np.ndarray, vb: np.ndarray, fw, fb, reach: np.ndarray | None = None,
+                 fresh: bool = False) -> BiasTracker | None:
+    """A :class:`BiasTracker` for validated line biases (1-D ``v``, ``vb``, V; floating masks or None) on the
+    routed path, or None where BIAS_TRACKING does not apply. ``reach``: conductances (S) the cells may take
+    while tracked (their bounds), included in the stiffness test. ``fresh``: factor the present values anew."""
+    floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
+    fw = fw if fw is not None and fw.any() else None
+    fb = fb if fb is not None and fb.any() else None
+    lay = xb.layout
+    g = xb._g
+    extremes = [g] if reach is None else [g, np.ravel(reach)]
+    with np.errstate(divide="ignore"):
+        stiff = needs_refinement(*extremes, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
+    request = SolveRequest(Quantity.TRACKED_OPERATING_POINT, floating_lines=floating, stiff=stiff,
+                           islands=floating and has_island(g, fw, fb))
+    if xb.choose_path(request).path is not SolverPath.BIAS_TRACKING:
+        return None
+    key = floating_key(fw, fb)
+    if fresh or xb._updating is None or xb._updating[0] != key:
+        xb._updating = None
+        xb._updating = (key, LowRankOperatingPoints(xb.nested_solver(fw, fb), xb.low_rank))
+    return BiasTracker(xb._updating[1], v, vb, fw, fb, g)
 
 
 def refine_nested(xb: Crossbar, x, correct, g_eff, v, e, fw, fb):

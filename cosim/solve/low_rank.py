@@ -23,8 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collections import OrderedDict
+
 from cosim.solve.nested import NestedDissectionSolver
-from cosim.solve.nested_values import right_hand_side
+from cosim.solve.nested_values import NodalValues, right_hand_side
+
+#: unit-bias solutions kept per factorisation (each 2 M N + M N + M + N floats), least recently used dropped
+MAX_UNIT_SOLUTIONS = 64
+#: a bias whose lines differ from the two common levels in more than this many places is solved directly
+MAX_DEVIATIONS = 4
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ class LowRankOperatingPoints:
         self._end_u = np.where(pinned_u.ravel(), -1, cell)
         self._end_b = np.where(pinned_b.ravel(), -1, m * n + cell)
         self._z = np.zeros((2 * m * n, 0))       # A^-1 W for the cached cells, one column each
+        self._r = np.zeros((m * n, 0))           # ... their cell-voltage rows (W^T A^-1 W over all cells)
+        self._s = np.zeros((m + n, 0))           # ... the driver and sense currents they cause
+        self._units: OrderedDict = OrderedDict()  # unit-bias solutions (see unit())
         self._column = np.full(m * n, -1, np.int64)   # column of Z for each cell, -1 if none
         self._bias_key: bytes | None = None
         self._x0: np.ndarray | None = None
@@ -136,7 +146,12 @@ class LowRankOperatingPoints:
 
     def _columns(self, cells: np.ndarray) -> np.ndarray:
         """Z = A^-1 W for ``cells`` (2 M N, k), solving once for cells not seen before."""
-        new = cells[self._column[cells] < 0]
+        self._add_columns(cells)
+        return self._z[:, self._column[cells]]
+
+    def _add_columns(self, cells: np.ndarray) -> None:
+        """Solve once for the response columns of the ``cells`` not seen before (Z, and its cell and terminal rows)."""
+        new = np.unique(cells[self._column[cells] < 0])
         if new.size:
             rhs = np.zeros((self._z.shape[0], new.size))
             k = np.arange(new.size)
@@ -144,5 +159,124 @@ class LowRankOperatingPoints:
             rhs[eu[eu >= 0], k[eu >= 0]] = 1.0
             rhs[eb[eb >= 0], k[eb >= 0]] = -1.0
             self._column[new] = self._z.shape[1] + k
-            self._z = np.concatenate([self._z, self.solver.solve_rhs(rhs)], axis=1)
-        return self._z[:, self._column[cells]]
+            z = self.solver.solve_rhs(rhs)
+            mn = self._r.shape[0]
+            # a unit current pushed through cell c (out of its word-line end, into its bit-line end) moves the
+            # nodes by -z; the sources at a pinned end of the cell carry it directly
+            s = terminal_currents(self.solver.values, -z, np.zeros((self.solver.shape[0], 1)),
+                                  np.zeros((self.solver.shape[1], 1)))
+            m, n = self.solver.shape
+            s[new[eu < 0] // n, k[eu < 0]] += 1.0
+            s[m + new[eb < 0] % n, k[eb < 0]] += 1.0
+            self._z = np.concatenate([self._z, z], axis=1)
+            self._r = np.concatenate([self._r, z[:mn] - z[mn:]], axis=1)
+            self._s = np.concatenate([self._s, s], axis=1)
+
+    # ---- what a fixed bias needs (cosim.solve.bias_tracking) ---------------------------------------
+    @property
+    def base_conductances(self) -> np.ndarray:
+        """(M N,) the factorised cell conductances, S (read-only view)."""
+        return self._g0.ravel()
+
+    def responses(self, cells: np.ndarray):
+        """(R, S, Z) response columns of ``cells`` to a unit current pushed through each (solved once per cell):
+        R (M N, k) every cell's voltage change sign-flipped (V/A), S (M + N, k) the driver currents (from each
+        driver into its word line) then sense currents (into each sense), A/A, Z (2 M N, k) the node voltages;
+        None when the cache of columns would outgrow ``2 * policy.max_rank``."""
+        if self.cached_cells + np.unique(cells[self._column[cells] < 0]).size > 2 * self.policy.max_rank:
+            return None
+        self._add_columns(cells)
+        col = self._column[cells]
+        return self._r[:, col], self._s[:, col], self._z[:, col]
+
+    def unit(self, key: tuple) -> "UnitSolution":
+        """The base-conductance solution of a unit bias ``key``: ("W",) every word-line driver at 1 V, ("B",)
+        every bit-line end at 1 V, ("w", i) / ("b", j) one line at 1 V, ("x", v, e) an exact bias (bytes);
+        all other sources at 0 V. Solved once and kept (at most MAX_UNIT_SOLUTIONS, least recently used out)."""
+        got = self._units.get(key)
+        if got is not None:
+            self._units.move_to_end(key)
+            return got
+        m, n = self.solver.shape
+        v, e = np.zeros((m, 1)), np.zeros((n, 1))
+        if key[0] == "W":
+            v[:] = 1.0
+        elif key[0] == "B":
+            e[:] = 1.0
+        elif key[0] == "w":
+            v[key[1]] = 1.0
+        elif key[0] == "b":
+            e[key[1]] = 1.0
+        else:
+            v[:, 0], e[:, 0] = np.frombuffer(key[1]), np.frombuffer(key[2])
+        x = self.solver.solve_rhs(right_hand_side(self.solver.values, v, e))[:, 0]
+        got = UnitSolution(x, x[: m * n] - x[m * n:], terminal_currents(self.solver.values, x[:, None], v, e)[:, 0])
+        self._units[key] = got
+        if len(self._units) > MAX_UNIT_SOLUTIONS:
+            self._units.popitem(last=False)
+        return got
+
+    def combination(self, v: np.ndarray, e: np.ndarray, floating_wl=None, floating_bl=None) -> list[tuple[float, tuple]]:
+        """A bias (word-line drivers ``v`` (M,), bit-line ends ``e`` (N,), V) as a sum of coefficient x unit
+        bias (:meth:`unit`): one level on all word lines, one on all bit lines, and the lines that differ
+        (superposition, exact); an exact-bias solve when more than MAX_DEVIATIONS lines differ. Floating
+        lines have no source, so their voltages do not count."""
+        parts: list[tuple[float, tuple]] = []
+        deviations = []
+        for name, volts, floating in (("w", v, floating_wl), ("b", e, floating_bl)):
+            level = _common_level(volts)
+            off = volts != level
+            if floating is not None:
+                off &= ~floating
+            idx = np.flatnonzero(off)
+            if level != 0.0:
+                parts.append((level, ("W",) if name == "w" else ("B",)))
+            deviations.extend((float(volts[i] - level), (name, int(i))) for i in idx)
+            if len(deviations) > MAX_DEVIATIONS:
+                vv, ee = v.astype(np.float64), e.astype(np.float64)
+                if floating_wl is not None:
+                    vv = np.where(floating_wl, 0.0, vv)
+                if floating_bl is not None:
+                    ee = np.where(floating_bl, 0.0, ee)
+                return [(1.0, ("x", vv.tobytes(), ee.tobytes()))]
+        return parts + deviations
+
+
+class UnitSolution:
+    """One unit bias at the base conductances: node voltages ``x`` (2 M N,), cell voltages ``cell`` (M N,),
+    driver then sense currents ``currents`` (M + N,), per volt of the bias."""
+
+    __slots__ = ("x", "cell", "currents")
+
+    def __init__(self, x: np.ndarray, cell: np.ndarray, currents: np.ndarray):
+        self.x, self.cell, self.currents = x, cell, currents
+
+
+def _common_level(volts: np.ndarray) -> float:
+    """The value most lines share, judged from the first two (single-cell biases hold all lines but one
+    of each kind at one level); 0 for a single line."""
+    if volts.size < 2:
+        return 0.0
+    a, b = float(volts[0]), float(volts[1])
+    return a if a == b or np.count_nonzero(volts == a) >= np.count_nonzero(volts == b) else b
+
+
+def terminal_currents(values: NodalValues, x: np.ndarray, v: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Driver currents (from each driver into its word line) then sense currents (from each bit line into its
+    sense), (M + N, batch) A, from node voltages ``x`` (2 M N, batch) and the sources ``v`` (M, batch),
+    ``e`` (N, batch) in V, at the conductances of ``values``. An ideal source carries what Kirchhoff's law
+    gives at its node (the first word-line segment and cell, or the last bit-line segment and cell), as in
+    :func:`cosim.solve.solution.solution_from_nodes`; floating lines carry none."""
+    m, n = values.g_cell.shape
+    xu = x[: m * n].reshape(m, n, -1)
+    xb = x[m * n:].reshape(m, n, -1)
+    g = values.g_cell
+    into_wl = g[:, 0, None] * (xu[:, 0] - xb[:, 0])
+    if n > 1:
+        into_wl = into_wl + values.g_wl0[:, None] * (xu[:, 0] - xu[:, 1])
+    driver = np.where(values.pinned_source[:, None], into_wl, values.g_source[:, None] * (v - xu[:, 0]))
+    into_sense = g[-1, :, None] * (xu[-1] - xb[-1])
+    if m > 1:
+        into_sense = into_sense + values.g_bl_last[:, None] * (xb[-2] - xb[-1])
+    sense = np.where(values.pinned_sense[:, None], into_sense, values.g_sense[:, None] * (xb[-1] - e))
+    return np.concatenate([driver, sense])

@@ -26,6 +26,11 @@ thresholds below only decide speed:
   cells, sparse LU otherwise (:mod:`cosim.solve.nonlinear_batch`).
 - ``NEWTON``: sinh cells when the general path is forced: full Newton per input on the general path's
   stamps (:mod:`cosim.solve.newton`); also the batched path's fallback.
+- ``BIAS_TRACKING``: an operating point followed through a few cells' conductance changes at one fixed
+  bias (a programming pulse, a read between pulses): 1R arrays where the nested-dissection operating
+  point applies, with linear cells, rank-k updates allowed (``Crossbar.low_rank``), no island and
+  conductances that need no refinement; O(k) per update in cell space (:mod:`cosim.solve.bias_tracking`).
+  Where it does not apply, each update is a full operating point on the path that request takes.
 
 This module reads only public attributes of the crossbar (``shape``, ``layout``, ``is_linear``,
 ``selected_rows``, ``has_transfer_matrix``), so it imports nothing from :mod:`cosim.solve.crossbar`.
@@ -61,6 +66,7 @@ class SolverPath(Enum):
     GENERAL = "general sparse LU"
     NEWTON = "Newton on the general stamps"
     NONLINEAR_BATCH = "batched Newton-CG on the small-signal factorisation"
+    BIAS_TRACKING = "rank-k cell updates at a fixed bias"
 
 
 class Quantity(Enum):
@@ -69,6 +75,7 @@ class Quantity(Enum):
     TRANSFER_MATRIX = "transfer matrix"
     SENSE_CURRENTS = "sense currents"
     OPERATING_POINT = "operating point"
+    TRACKED_OPERATING_POINT = "operating point tracked through a few cells' changes at a fixed bias"
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class SolveRequest:
         force_general: the caller wants the general sparse path (the reference of the fast ones).
         islands: some line has no conducting path to a connected terminal (its voltage is undefined;
             :func:`cosim.solve.nested_values.has_island` tells).
+        stiff: the conductances span more than :data:`cosim.solve.refine.SPREAD_LIMIT` (solves are refined;
+            :func:`cosim.solve.refine.needs_refinement` tells).
     """
 
     quantity: Quantity
@@ -91,6 +100,7 @@ class SolveRequest:
     biased_bit_lines: bool = False
     force_general: bool = False
     islands: bool = False
+    stiff: bool = False
 
     def __post_init__(self):
         if not isinstance(self.quantity, Quantity):
@@ -150,6 +160,8 @@ def choose_path(crossbar, request: SolveRequest) -> PathChoice:
     """The solver path for ``request`` on ``crossbar`` (a :class:`~cosim.solve.crossbar.Crossbar`)."""
     lay = crossbar.layout
     size = f"{lay.rows}x{lay.cols}"
+    if request.quantity is Quantity.TRACKED_OPERATING_POINT:
+        return _tracking_path(crossbar, request, size)
     if request.quantity is Quantity.TRANSFER_MATRIX:
         if not crossbar.is_linear:
             raise ValueError("transfer_matrix needs linear cells (nonlinearity 0); use read() for sinh cells")
@@ -186,6 +198,32 @@ def choose_path(crossbar, request: SolveRequest) -> PathChoice:
         return PathChoice(SolverPath.NESTED, f"regular {size} array with resistive lines, >= {NESTED_MIN_CELLS} cells")
     why = _irregularity(crossbar, request)
     return PathChoice(SolverPath.GENERAL, why)
+
+
+def _tracking_path(crossbar, request: SolveRequest, size: str) -> PathChoice:
+    """BIAS_TRACKING, or the operating-point path each update takes instead, with the obstacle."""
+    lay = crossbar.layout
+    obstacle = None
+    if request.force_general:
+        obstacle = "the caller asked for the general path"
+    elif not crossbar.is_linear:
+        obstacle = "sinh cells"
+    elif lay.cell is not CellKind.ONE_R:
+        obstacle = "1T1R cells (transistors in series)"
+    elif crossbar.low_rank.max_rank == 0:
+        obstacle = "rank-k updates are off (low_rank.max_rank = 0)"
+    elif request.islands:
+        obstacle = "a line cut off from every terminal (an island)"
+    elif request.stiff:
+        obstacle = "conductances spanning more than the refinement limit"
+    elif not nested_applies(crossbar, NESTED_OP_MIN_CELLS):
+        obstacle = _irregularity(crossbar, SolveRequest(Quantity.OPERATING_POINT))
+    if obstacle is None:
+        return PathChoice(SolverPath.BIAS_TRACKING, f"regular {size} 1R array with resistive lines: the cells that "
+                          "change are Woodbury updates of the last factorisation, O(k) per update in cell space")
+    full = choose_path(crossbar, SolveRequest(Quantity.OPERATING_POINT, request.batch, request.floating_lines,
+                                              request.biased_bit_lines, request.force_general, request.islands))
+    return PathChoice(full.path, f"{obstacle}: a full operating point per update ({full.reason})")
 
 
 def _transfer_path(crossbar, size: str) -> PathChoice:

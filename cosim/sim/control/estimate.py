@@ -7,19 +7,25 @@ never through the true devices.
   sense currents invert in closed form to the cells' conductances, and the bit-line drives that put
   wanted voltages on chosen cells (0 V on the others) solve a linear system of that ladder.
 - :class:`ArrayEstimate` (1R): the controller's own crossbar with the designed wires and its estimated
-  cells predicts every grounded-lines read; an estimate is corrected by measured / predicted until they
-  agree, and a V/3 drive is scaled so the model puts the wanted voltage on the cell.
+  cells. A scan of every cell is corrected jointly until the model reproduces all reads; for the cell
+  being programmed the rest of the model is a Thevenin source (:mod:`cosim.sim.control.port`), so its
+  verify reads invert in closed form and so does the V/3 line voltage that puts a wanted voltage on it.
+  The ports of a row's cells come from one factorisation per row visit, kept exact by rank-one updates
+  as the row's estimates move (:mod:`cosim.sim.control.row_ports`); layouts that solver does not take
+  (ideal or broken segments, edited cells) or stiff conductance spreads use two model solves per cell.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
+from cosim.sim.control.port import G_CEIL, G_FLOOR, CellPort, cell_ports
+from cosim.sim.control.row_ports import RowPorts
 from cosim.sim.control.view import ControllerView
 from cosim.solve.crossbar import Crossbar
 from cosim.solve.row_ladder import single_row_voltages
 
-G_FLOOR, G_CEIL = 1e-12, 1e3       # S, the range an estimate is kept in
+__all__ = ["RowEstimate", "ArrayEstimate", "G_FLOOR", "G_CEIL"]
 
 
 class RowEstimate:
@@ -73,12 +79,20 @@ class RowEstimate:
 
 
 class ArrayEstimate:
-    """The controller's model of a whole 1R array (see the module docstring)."""
+    """The controller's model of a whole 1R array (see the module docstring).
 
-    ITERATIONS = 2          # corrections of one cell's estimate per verify read (its own read dominates;
-                            # the scans of the final passes re-estimate every cell together)
+    Attributes:
+        g: (rows, cols) estimated conductances, S (NaN before the first scan).
+        model: the controller's crossbar (the designed layout; its conductances are scratch).
+        rows: the row ports (None where the layout needs the two-solve path); ``rows.builds`` counts
+            their factorisations.
+        port_solves: model solves spent on ports by the two-solve path so far.
+    """
+
     SCAN_ROUNDS = 60        # most rounds of the joint correction of a scan
     SCAN_CONVERGED = 1e-6   # relative change at which a scan's correction stops
+    READ_MODE = "grounded"  # how a verify read biases the other lines
+    PULSE_MODES = ("v/3",)  # pulse biases whose ports are computed with the read's (one batched solve)
 
     def __init__(self, view: ControllerView):
         self.view = view
@@ -86,14 +100,19 @@ class ArrayEstimate:
         self.model = Crossbar(lay.rows, lay.cols, "1R", r_wl=lay.r_wl, r_bl=lay.r_bl, r_source=lay.r_source,
                               r_sense=lay.r_sense)
         self.g = np.full(view.shape, np.nan)
-        self._ratio: dict = {}      # (row, col, unselected) -> (estimate when computed, line / cell voltage)
+        self.port_solves = 0
+        self.rows = RowPorts(lay) if RowPorts.applies(lay) else None
+        self._biases: dict = {}
+        self._ports: dict[str, CellPort] = {}     # mode -> port of the cell ``_port_cell``
+        self._port_cell: tuple[int, int] | None = None
+        self._port_g: np.ndarray | None = None    # the estimates the ports were computed with
 
     def scan(self, v_read: float, cells: np.ndarray | None = None):
         """Read ``cells`` ((k, 2) row/col pairs; default all) with grounded lines and re-estimate them together."""
         cells = np.argwhere(np.ones(self.view.shape, bool)) if cells is None else cells
         i_meas = np.empty(len(cells))
         for k, (row, col) in enumerate(cells):
-            i_meas[k] = yield from self.view.read_cell(int(row), int(col), v_read, "grounded")
+            i_meas[k] = yield from self.view.read_cell(int(row), int(col), v_read, self.READ_MODE)
         rr, cc = cells[:, 0], cells[:, 1]
         fresh = np.isnan(self.g)
         self.g[rr, cc] = np.clip(i_meas / v_read, G_FLOOR, G_CEIL)
@@ -110,32 +129,66 @@ class ArrayEstimate:
                 break
         return self.g.copy()
 
+    def port(self, row: int, col: int, unselected) -> CellPort:
+        """The :class:`~cosim.sim.control.port.CellPort` of cell (row, col) under the bias ``unselected``
+        (``"grounded"``, ``"v/3"``, ...) at the present estimates of the other cells.
+
+        Exact for the present estimates: the row's ports are updated by rank-one corrections as its other
+        cells move and refactored after a change elsewhere (:class:`~cosim.sim.control.row_ports.RowPorts`).
+        Otherwise (see the module docstring) they are kept while only this cell's estimate changes (the
+        port does not depend on it) and recomputed when the cell changes or any other estimate moved; the
+        read's and ``PULSE_MODES``' ports then come from one pair of batched solves.
+        """
+        mode = str(getattr(unselected, "value", unselected))
+        if self.rows is not None:
+            bias = self._unit_bias(row, col, mode)
+            if bias.floating_wl is None and bias.floating_bl is None:
+                port = self.rows.port(self.g, row, col, bias.v_wl, bias.v_bl, key=mode)
+                if port is not None:
+                    return port
+        key = (row, col)
+        if self._port_cell != key or not self._others_unchanged(row, col):
+            self._ports = {}
+            self._port_cell, self._port_g = key, self.g.copy()
+        if mode not in self._ports:
+            modes = [mode] if self._ports else list(dict.fromkeys((self.READ_MODE, *self.PULSE_MODES, mode)))
+            biases = [self.view.cell_bias(row, col, 1.0, m) for m in modes]
+            self._ports.update(zip(modes, cell_ports(self.model, self.g, row, col, biases)))
+            self.port_solves += 2
+        return self._ports[mode]
+
+    def _unit_bias(self, row: int, col: int, mode: str):
+        """The view's line voltages for 1 V on cell (row, col) under ``mode`` (kept for the cell in hand)."""
+        key = (row, col, mode)
+        if key not in self._biases:
+            if self._biases and next(iter(self._biases))[:2] != (row, col):
+                self._biases = {}
+            self._biases[key] = self.view.cell_bias(row, col, 1.0, mode)
+        return self._biases[key]
+
+    def _others_unchanged(self, row: int, col: int) -> bool:
+        kept = self._port_g
+        own = kept[row, col]
+        kept[row, col] = self.g[row, col]
+        same = np.array_equal(kept, self.g, equal_nan=True)
+        kept[row, col] = own
+        return same
+
     def read(self, row: int, col: int, v_read: float):
-        """Verify read of cell (row, col): its estimated conductance (S), corrected for IR drop."""
-        i_meas = yield from self.view.read_cell(row, col, v_read, "grounded")
-        v = np.zeros(self.view.rows)
-        v[row] = v_read
-        for _ in range(self.ITERATIONS):
-            self.model.set_conductances(self.g)
-            i_model = float(self.model.solve_bias(v).sense_currents[col])
-            self.g[row, col] = min(max(self.g[row, col] * i_meas / i_model, G_FLOOR), G_CEIL)
+        """Verify read of cell (row, col): its estimated conductance (S), IR drop and sneak currents of the
+        model inverted exactly (closed form through the cell's port)."""
+        i_meas = yield from self.view.read_cell(row, col, v_read, self.READ_MODE)
+        self.g[row, col] = self.port(row, col, self.READ_MODE).conductance(i_meas, v_read)
         return self.g[row, col]
 
     def line_voltage(self, row: int, col: int, wanted: float, unselected) -> float:
-        """Selected-line voltage (V) that the model says puts ``wanted`` (V) on cell (row, col).
+        """Selected-line voltage (V) that the model says puts ``wanted`` (V) on cell (row, col) at its present
+        estimate, the other lines ``unselected``."""
+        g = float(np.nan_to_num(self.g[row, col], nan=G_FLOOR))
+        return self.port(row, col, unselected).line_voltage(g, wanted)
 
-        The model's ratio of line to cell voltage is kept per cell and recomputed when the cell's estimate
-        has moved by more than ``RATIO_REUSE`` since (the ratio follows the cell's share of the IR drop).
-        """
-        key = (row, col, unselected)
-        g_now = self.g[row, col]
-        cached = self._ratio.get(key)
-        if cached is None or abs(g_now / cached[0] - 1.0) > self.RATIO_REUSE:
-            self.model.set_conductances(self.g)
-            probe = self.view.cell_bias(row, col, 1.0, unselected)
-            v_model = float(self.model.solve_bias(probe.v_wl, probe.v_bl).cell_voltages[row, col])
-            cached = (g_now, 1.0 / v_model if v_model > 0 else 1.0)
-            self._ratio[key] = cached
-        return wanted * cached[1]
-
-    RATIO_REUSE = 0.05
+    def series_resistance(self, row: int, cols: np.ndarray, unselected="v/3") -> np.ndarray:
+        """Thevenin resistance (ohm) the model's array presents to cells (row, cols) under ``unselected``
+        pulses: the ``r_series`` through which a plan follows a 1R cell's divider as it moves (a drive
+        ``line_voltage`` for the start conductance then keeps the plan's meaning)."""
+        return np.array([self.port(row, int(c), unselected).r_th for c in np.atleast_1d(cols)])
