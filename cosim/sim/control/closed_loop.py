@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.sim.control.erase import Eraser
+from cosim.sim.control.disturb import scale_limit
+from cosim.sim.control.erase import Eraser, predicted_cell_voltages
 from cosim.sim.control.estimate import ArrayEstimate, RowEstimate
 from cosim.sim.control.sequence import cell_order
 from cosim.sim.control.view import ControllerView
@@ -46,6 +47,7 @@ class ClosedLoop:
         self.pulses = np.zeros(view.shape, dtype=np.int64)
         self.stuck = np.zeros(view.shape, dtype=bool)
         self.estimate = RowEstimate(view) if view.is_1t1r else ArrayEstimate(view)
+        self._limits: dict = {}     # 1R: (row, col, sign) -> line limit of the present visit, V
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self, target: np.ndarray, addressed: np.ndarray):
@@ -89,6 +91,7 @@ class ClosedLoop:
         quiet = np.zeros(cols.size, dtype=int)      # consecutive full-drive pulses without response
         pulsed = np.zeros(cols.size, dtype=bool)    # cells pulsed since the last verify
         g_prev = None
+        self._limits.clear()
         self.begin_group(row, cols)
         while True:
             if read_first or g_prev is not None:
@@ -128,13 +131,28 @@ class ClosedLoop:
 
     @property
     def v3_cap(self) -> float:
-        """1R: the largest selected-line voltage (V) of a V/3 pulse: its half-selected cells stay under threshold."""
+        """1R: the largest selected-line voltage (V) of a V/3 pulse without wires: its half-selected cells see a
+        third of it, under ``V3_MARGIN`` x the lower threshold."""
         return V3_MARGIN * 3.0 * min(self.model.v_up, self.model.v_down)
 
+    def line_limit(self, row: int, col: int, sign: int, fresh: bool = False) -> float:
+        """1R: the largest selected-line voltage (V, magnitude) of a V/3 pulse of ``sign`` on cell (row, col):
+        the V/3 cap, lowered where the controller's model predicts that another cell would reach
+        ``DISTURB_MARGIN`` of its threshold (:mod:`cosim.sim.control.disturb`). Kept for the rest of a visit
+        to the cell (the other cells do not change meanwhile) unless ``fresh``."""
+        key = (row, col, int(np.sign(sign)))
+        if fresh or key not in self._limits:
+            bias = self.view.cell_bias(row, col, 1.0, "v/3")
+            unit = predicted_cell_voltages(self.estimate, bias.v_wl, bias.v_bl)
+            spared = np.ones(self.view.shape, bool)
+            spared[row, col] = False
+            self._limits[key] = min(self.v3_cap, scale_limit(unit, spared, self.model, key[2]))
+        return self._limits[key]
+
     def pulse_cell(self, row: int, col: int, line_voltage: float, width_s: float, note: str | None = None):
-        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under the V/3 cap
+        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under :meth:`line_limit`
         (a limited pulse is counted as clipped)."""
-        limit = self.v3_cap
+        limit = self.line_limit(row, col, 1 if line_voltage >= 0 else -1)
         bias = self.view.cell_bias(row, col, float(np.clip(line_voltage, -limit, limit)), "v/3")
         yield from self.view.pulse(bias, width_s, note=note or self.name, limited=abs(line_voltage) > limit)
 

@@ -165,17 +165,18 @@ class WriteVerifyConfig:
             the model's low-conductance bound (or below its target's tolerance band, if that is lower).
         erase_pulses: erase pulses per row (or cell) at most; cells still above their level go on to
             the verify loop, which moves them either way.
-        erase_v: driver voltage of row and array erase pulses, V (None: ``ERASE_OVERDRIVE`` x the model's
-            RESET threshold, lowered where the controller's model predicts that another cell would reach
-            ``DISTURB_MARGIN`` of its threshold; :mod:`cosim.sim.control.erase`). Cell erase pulses run at
-            the V/3 cap.
+        erase_v: driver voltage of the first row or array erase pulse, V (None: ``ERASE_OVERDRIVE`` x the
+            model's RESET threshold); each further pulse of a line that failed its erase verify is
+            ``ERASE_STEP`` x higher, up to ``limits.v_line_max``, and every pulse is lowered where the
+            controller's model predicts that another cell would reach ``DISTURB_MARGIN`` of its threshold
+            (:mod:`cosim.sim.control.erase`). Cell erase pulses run at the V/3 cap.
         limits: pulse-generator and driver limits.
 
     The 1R strategy fields (``order``, ``erase`` ...) have no effect on 1T1R arrays, which are programmed a
     row at a time with the other rows' transistors off.
     """
 
-    aim: float = 0.6
+    aim: float = 0.9
     v_plan: float = 1.4
     v_cell: float | None = None
     boost: float = 1.25
@@ -189,7 +190,7 @@ class WriteVerifyConfig:
     order: Order = Order.FAR_FIRST
     erase: Erase = Erase.ROWS
     erase_level: float = 1.5
-    erase_pulses: int = 3
+    erase_pulses: int = 4
     erase_v: float | None = None
     limits: PulseLimits = field(default_factory=PulseLimits)
 
@@ -260,7 +261,7 @@ class IsppConfig:
     order: Order = Order.FAR_FIRST
     erase: Erase = Erase.ROWS
     erase_level: float = 1.5
-    erase_pulses: int = 3
+    erase_pulses: int = 4
     erase_v: float | None = None
     limits: PulseLimits = field(default_factory=PulseLimits)
 

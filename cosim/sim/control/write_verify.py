@@ -80,7 +80,7 @@ class WriteVerify(ClosedLoop):
     def pulse(self, row, cols, g_est, target, active, quiet):
         cfg, m, view = self.cfg, self.model, self.view
         flat = row * view.cols + cols
-        r_series = self.estimate.series_resistance(row, cols) if view.is_1t1r else np.zeros(cols.size)
+        r_series = self.estimate.series_resistance(row, cols)      # 1R: the cell's Thevenin resistance
         direction = np.where(g_est < target, 1, -1)            # +1: conductance must rise
         if cfg.learn:
             self._learn(flat, g_est)
@@ -89,9 +89,14 @@ class WriteVerify(ClosedLoop):
             if not cells.any():
                 continue
             amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
+            if not view.is_1t1r:        # no more than the line limit puts on the cell (the model's divider)
+                col = int(cols[0])
+                reach = self.line_limit(row, col, m.polarity(d)) / \
+                    self.estimate.line_voltage(row, col, 1.0, "v/3")
+                amp = np.minimum(amp, reach * (1 - 1e-9))
             aim = self._aims(flat[cells], g_est[cells], target[cells], d)
             amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], target[cells], d, amp, r_series[cells],
-                                             float(aim[0]) if aim.size == 1 else aim, view.limits.width_min_s)
+                                             aim, view.limits.width_min_s)
             widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
             volts = np.zeros(cols.size)
             volts[cells] = m.polarity(d) * amp
