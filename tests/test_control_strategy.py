@@ -33,18 +33,21 @@ def selected_cell(record):
 
 
 def test_erase_then_program_reaches_tolerance_where_the_old_order_failed():
-    """10 x 10, 5 ohm wires, every cell in LRS and every target below it: visiting the cells in address order
-    from where they are (no erase), each slow RESET fights the half-select current of LRS neighbours
-    (measured: 93 % within 2 %, 297 clipped pulses). Erasing first and programming far cells first
-    reaches every cell, with fewer pulses."""
-    old = WriteVerifyConfig(erase=Erase.NONE, order=Order.RASTER, learn=False)
+    """10 x 10, 5 ohm wires, every cell in LRS and every target below it. Visiting the cells in address order
+    from where they are (no erase), each slow RESET must fight the half-select current of LRS neighbours:
+    the drive that would reach many cells would switch other cells first, so the controller reports them
+    stuck (measured: 46 % within 2 %, 54 stuck) and, limited by its model, disturbs none of them. Erasing first and programming far cells first, while
+    the others sit in HRS, reaches every cell."""
+    old = WriteVerifyConfig(erase=Erase.NONE, order=Order.RASTER, learn=False, aim=0.6)
     arr, target = spread_array(10, 5.0)
+    g_start = arr.conductances()
     rep_old = arr.program(target, tolerance=0.02, config=old, progress=False)
+    never = rep_old.pulses == 0                          # the V/3 pulses of the others left these alone
+    assert never.sum() >= 10 and np.allclose(arr.conductances()[never], g_start[never], rtol=1e-9, atol=0)
     arr, target = spread_array(10, 5.0)
     rep = arr.program(target, tolerance=0.02, progress=False)
-    assert rep_old.success_rate < 0.97
-    assert rep.success_rate == 1.0 and rep.n_untouched == 0
-    assert rep.pulses_per_cell < rep_old.pulses_per_cell and rep.energy < rep_old.energy
+    assert rep_old.success_rate < 0.9 and rep_old.stuck.sum() >= 10
+    assert rep.success_rate == 1.0 and rep.n_untouched == 0 and not rep.stuck.any()
     assert len(pulses_of(arr, "erase")) >= 10          # every row was erased (all its cells must come down)
 
 

@@ -107,7 +107,8 @@ class ClosedLoop:
                 (self.pulses[row, cols] < self.cfg.max_pulses)
             if not active.any():
                 return
-            yield from self.pulse(row, cols, g_est, target[row, cols], active, quiet)
+            done = yield from self.pulse(row, cols, g_est, target[row, cols], active, quiet)
+            active = active if done is None else done   # the scheme may find a cell it cannot drive
             self.pulses[row, cols[active]] += 1
             pulsed, g_prev = active, g_est
 
@@ -120,6 +121,7 @@ class ClosedLoop:
         return np.ones(cols.size, bool)
 
     def pulse(self, row, cols, g_est, target, active, quiet):  # pragma: no cover - abstract
+        """Pulse the ``active`` cells of (row, cols); returns the mask of those pulsed (None: all active)."""
         raise NotImplementedError
 
     # ---- pulses ---------------------------------------------------------------------------------------

@@ -291,6 +291,8 @@ class OpenLoopConfig:
             the addressed cells to ``erase_to`` first and assumes that bound.
         erase_to: the bound of the erase.
         plan_substeps: steps of state in which a plan integrates the drive divider as the cell moves.
+        order: v/2, v/3: the order the cells are programmed in (:class:`Order`, as in
+            :class:`WriteVerifyConfig`).
         limits: pulse-generator and driver limits.
     """
 
@@ -298,6 +300,7 @@ class OpenLoopConfig:
     assumed_start: np.ndarray | None = None
     erase_to: Bound = Bound.LOW
     plan_substeps: int = 32
+    order: Order = Order.FAR_FIRST
     limits: PulseLimits = field(default_factory=PulseLimits)
 
     def __post_init__(self) -> None:
@@ -314,6 +317,7 @@ class OpenLoopConfig:
             raise ValueError(f"OpenLoopConfig.erase_to must be one of {[b.value for b in Bound]}; "
                              f"got {self.erase_to!r}") from None
         _integer(owner, "plan_substeps", self.plan_substeps, low=1)
+        _enum(owner, self, "order", Order)
         if not isinstance(self.limits, PulseLimits):
             raise TypeError(f"{owner}.limits must be a PulseLimits; got {type(self.limits).__name__}")
 

@@ -6,7 +6,10 @@ target from its verified conductance, at the planned cell voltage through its kn
 generator's shortest pulse is made at a lower voltage instead. A 1T1R row's cells get their own widths
 by releasing each bit line when its time is up; the drives are corrected for the word line's IR drop
 with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
-silent pulse, up to ``v_max`` x threshold). The verify reads close the loop on what the model does
+silent pulse, up to ``v_max`` x threshold). On a 1R array no pulse goes beyond the line limit that keeps
+the other cells clear of their thresholds (:meth:`ClosedLoop.line_limit`); a cell that limit cannot drive
+to ``REACH_MARGIN`` x its threshold is reported stuck rather than pulsed for ever near threshold. The
+verify reads close the loop on what the model does
 not know (device spread, a miscalibrated model, IR drop from the other cells).
 
 With ``learn``, each cell keeps a gain per direction: how far (in the model's state) its last pulse
@@ -24,6 +27,7 @@ from cosim.sim.control.view import ControllerView
 
 GAIN_SPAN = 4.0      # learned gains stay within [1 / GAIN_SPAN, GAIN_SPAN]
 AIM_MAX = 1.5        # a learned plan aims at most this x the remaining distance in the model's terms
+REACH_MARGIN = 1.03  # 1R: a cell the line limit drives to less than this x threshold is called stuck
 
 
 class WriteVerify(ClosedLoop):
@@ -82,6 +86,7 @@ class WriteVerify(ClosedLoop):
         flat = row * view.cols + cols
         r_series = self.estimate.series_resistance(row, cols)      # 1R: the cell's Thevenin resistance
         direction = np.where(g_est < target, 1, -1)            # +1: conductance must rise
+        pulsed = active.copy()
         if cfg.learn:
             self._learn(flat, g_est)
         for d in (+1, -1):
@@ -89,13 +94,14 @@ class WriteVerify(ClosedLoop):
             if not cells.any():
                 continue
             amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
-            if not view.is_1t1r:        # no more than the line limit puts on the cell (the model's divider)
-                col = int(cols[0])
-                reach = self.line_limit(row, col, m.polarity(d)) / \
-                    self.estimate.line_voltage(row, col, 1.0, "v/3")
-                amp = np.minimum(amp, reach * (1 - 1e-9))
-            aim = self._aims(flat[cells], g_est[cells], target[cells], d)
-            amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], target[cells], d, amp, r_series[cells],
+            goal = target[cells]
+            if not view.is_1t1r:
+                amp, goal = self._within_reach(row, int(cols[0]), d, g_est[0], goal, amp)
+                if goal is None:
+                    pulsed[:] = False
+                    return pulsed
+            aim = self._aims(flat[cells], g_est[cells], goal, d)
+            amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], goal, d, amp, r_series[cells],
                                              aim, view.limits.width_min_s)
             widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
             volts = np.zeros(cols.size)
@@ -103,6 +109,26 @@ class WriteVerify(ClosedLoop):
             t_need = np.zeros(cols.size)
             t_need[cells] = widths
             yield from self._pulse_train(row, cols, volts, g_est, r_series, t_need)
+        return pulsed
+
+    def _within_reach(self, row: int, col: int, d: int, g_now: float, goal: np.ndarray, amp: np.ndarray):
+        """1R: the cell voltage (V) and goal conductance (S) of cell (row, col) within what the line limit can
+        drive; a SET cell's voltage falls as it rises (its Thevenin divider), so a goal beyond the
+        conductance at which the limit leaves ``REACH_MARGIN`` x threshold on it is brought back to that
+        conductance, and the cell is reported stuck (it cannot be reached without disturbing other cells).
+        (amp, None): the cell cannot be moved at all."""
+        m = self.model
+        limit = self.line_limit(row, col, m.polarity(d))
+        port = self.estimate.port(row, col, "v/3")
+        floor = REACH_MARGIN * m.threshold(d)
+        reach = float(port.cell_voltage(g_now, limit))
+        if reach < floor:
+            self.stuck[row, col] = True
+            return amp, None
+        if d > 0 and port.cell_voltage(goal[0], limit) < floor:
+            goal = np.array([(port.v_open * limit / floor - 1.0) / port.r_th])
+            self.stuck[row, col] = True
+        return np.minimum(amp, reach * (1 - 1e-9)), goal
 
     def _pulse_train(self, row, cols, cell_volts, g_est, r_series, t_need):
         """Drive each cell for its own time (s): one pulse per release time, bit lines released as cells finish."""
