@@ -147,7 +147,8 @@ class WriteVerifyConfig:
         v_plan: planned cell voltage as a multiple of the model's threshold; lowered (to no less than
             the threshold) when the planned width would be shorter than ``limits.width_min_s``.
         v_cell: planned cell voltage, V (None: ``v_plan`` x threshold); must exceed the thresholds.
-        boost: amplitude factor per consecutive pulse without response. v_max: the largest planned cell
+        boost: amplitude factor per consecutive pulse without response, on the cell voltage the plan
+            settled on (a silent cell sees less than the model says). v_max: the largest planned cell
             voltage as a multiple of the threshold.
         max_pulses: budget per cell (all passes). stuck_after: pulses without response before a cell is
             called stuck.
@@ -179,7 +180,7 @@ class WriteVerifyConfig:
     aim: float = 0.9
     v_plan: float = 1.4
     v_cell: float | None = None
-    boost: float = 1.25
+    boost: float = 1.05
     v_max: float = 2.5
     max_pulses: int = 60
     stuck_after: int = 6

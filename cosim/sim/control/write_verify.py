@@ -6,7 +6,7 @@ target from its verified conductance, at the planned cell voltage through its kn
 generator's shortest pulse is made at a lower voltage instead. A 1T1R row's cells get their own widths
 by releasing each bit line when its time is up; the drives are corrected for the word line's IR drop
 with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
-silent pulse, up to ``v_max`` x threshold). On a 1R array no pulse goes beyond the line limit that keeps
+silent pulse on the planned voltage, up to ``v_max`` x threshold). On a 1R array no pulse goes beyond the line limit that keeps
 the other cells clear of their thresholds (:meth:`ClosedLoop.line_limit`); a cell that limit cannot drive
 to ``REACH_MARGIN`` x its threshold is reported stuck rather than pulsed for ever near threshold. The
 verify reads close the loop on what the model does
@@ -93,16 +93,20 @@ class WriteVerify(ClosedLoop):
             cells = active & (direction == d)
             if not cells.any():
                 continue
-            amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
+            amp = np.full(int(cells.sum()), self.v_cell[d])
+            top = np.full(amp.size, cfg.v_max * m.threshold(d))
             goal = target[cells]
             if not view.is_1t1r:
-                amp, goal = self._within_reach(row, int(cols[0]), d, g_est[0], goal, amp)
+                top, goal = self._within_reach(row, int(cols[0]), d, g_est[0], goal, top)
                 if goal is None:
                     pulsed[:] = False
                     return pulsed
+                amp = np.minimum(amp, top)
             aim = self._aims(flat[cells], g_est[cells], goal, d)
             amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], goal, d, amp, r_series[cells],
                                              aim, view.limits.width_min_s)
+            # a silent cell sees less than the model says: raise the voltage the plan settled on
+            amp = np.minimum(amp * cfg.boost ** quiet[cells], np.maximum(amp, top))
             widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
             volts = np.zeros(cols.size)
             volts[cells] = m.polarity(d) * amp
