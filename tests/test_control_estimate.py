@@ -6,7 +6,7 @@ import pytest
 import nodal_reference as ref
 from cosim.devices import VTEAM
 from cosim.netlist.crossbar import CrossbarLayout
-from cosim.sim.control.estimate import ArrayEstimate
+from cosim.sim.control.estimate import G_FLOOR, ArrayEstimate
 from cosim.sim.control.model import ControllerModel
 from cosim.sim.cosimulate import cell_bias
 
@@ -65,7 +65,7 @@ def test_verify_read_inverts_the_model_exactly(r_source, r_sense, row_ports):
     spec = spec_of(5, 4, 1, r_source, r_sense)
     view = StubView(spec)
     est = ArrayEstimate(view)
-    est.rows = est.rows if row_ports else None
+    est.row_ports = est.row_ports if row_ports else None
     for row, col in [(0, 0), (4, 3), (2, 1), (4, 0)]:
         est.g = spec.g.copy()
         est.g[row, col] *= 3.0
@@ -81,7 +81,7 @@ def test_line_voltage_puts_the_wanted_voltage_on_the_cell(r_source, r_sense, row
     spec = spec_of(4, 6, 2, r_source, r_sense)
     view = StubView(spec)
     est = ArrayEstimate(view)
-    est.rows = est.rows if row_ports else None
+    est.row_ports = est.row_ports if row_ports else None
     est.g = spec.g.copy()
     for row, col in [(0, 5), (3, 1), (1, 2)]:
         line = est.line_voltage(row, col, 0.8, "v/3")
@@ -109,6 +109,19 @@ def test_series_resistance_is_the_divider_the_cell_sees_as_it_moves():
     assert abs((1 + g0 * r) / (1 + 4 * g0 * r) - 1) > 1e-3     # the divider matters at this size
 
 
+def test_row_ports_stay_exact_beside_an_estimate_at_the_floor():
+    """A cell estimated at G_FLOOR (1e-12 S) beside 1-ohm wires: conductances spanning 12 decades, which the
+    row's solves refine; the verify read still inverts exactly against the reference."""
+    spec = spec_of(5, 5, 6, 5.0, 5.0)
+    spec.g[2, 3] = G_FLOOR
+    view = StubView(spec)
+    est = ArrayEstimate(view)
+    est.g = spec.g.copy()
+    est.g[2, 1] *= 4.0
+    assert finish(est.read(2, 1, 0.2)) == pytest.approx(spec.g[2, 1], rel=1e-9)
+    assert est.row_ports.builds == 1 and est.port_solves == 0           # on the row path, refined
+
+
 def test_row_ports_follow_the_row_by_rank_one_updates_and_refactor_after_a_change_elsewhere():
     spec = spec_of(4, 4, 4, 5.0, 5.0)
     view = StubView(spec)
@@ -116,17 +129,17 @@ def test_row_ports_follow_the_row_by_rank_one_updates_and_refactor_after_a_chang
     est.g = spec.g.copy()
     est.g[1, 1] *= 2.0
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
-    assert est.rows.builds == 1
+    assert est.row_ports.builds == 1
     spec.g[1, 2] *= 3.0                              # the array changes; the controller learns it by a read
     est.g[1, 2] = spec.g[1, 2]
     spec.g[1, 1] *= 0.5
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
-    assert (est.rows.builds, est.rows.updates) == (1, 1)          # same row: a rank-one update
+    assert (est.row_ports.builds, est.row_ports.updates) == (1, 1)          # same row: a rank-one update
     spec.g[3, 0] *= 0.2
     est.g[3, 0] = spec.g[3, 0]
     spec.g[1, 1] *= 3.0
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)
-    assert est.rows.builds == 2                                   # another row moved: refactored
+    assert est.row_ports.builds == 2                                   # another row moved: refactored
 
 
 def test_two_solve_ports_are_recomputed_when_another_estimate_moves():
@@ -134,7 +147,7 @@ def test_two_solve_ports_are_recomputed_when_another_estimate_moves():
     spec = spec_of(4, 4, 4, 5.0, 5.0)
     view = StubView(spec)
     est = ArrayEstimate(view)
-    est.rows = None
+    est.row_ports = None
     est.g = spec.g.copy()
     est.g[1, 1] *= 2.0
     assert finish(est.read(1, 1, 0.2)) == pytest.approx(spec.g[1, 1], rel=1e-9)

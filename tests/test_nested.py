@@ -214,3 +214,18 @@ def test_bad_inputs_raise():
         solver.node_voltages(np.array([1.0, np.nan, 0.0, 0.0]))
     with pytest.raises(ValueError, match="n_threads"):
         NestedDissectionSolver(**random_case(2, 2, seed=0), n_threads=0)
+
+
+def test_one_thread_blas_context_sets_and_restores_the_thread_counts():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from cosim.solve.nested import single_threaded_blas
+
+    def counts():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = counts()
+    with single_threaded_blas():
+        with single_threaded_blas():                  # re-entrant
+            assert all(n == 1 for n in counts())
+        assert all(n == 1 for n in counts())
+    assert counts() == before

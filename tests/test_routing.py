@@ -79,3 +79,28 @@ def test_request_validation():
     with pytest.raises(TypeError, match="quantity"):
         SolveRequest("sense currents")
     assert str(PathChoice(SolverPath.GENERAL, "why")) == "general sparse LU: why"
+
+
+def test_tracked_operating_points_route_to_bias_tracking_or_say_what_stops_them():
+    """BIAS_TRACKING for regular linear 1R arrays; otherwise the path each update takes, with the obstacle; the
+    Crossbar's cached choice follows its structure, cell law and policy."""
+    from cosim.solve.low_rank import LowRankPolicy
+
+    tracked = lambda **kw: SolveRequest(Quantity.TRACKED_OPERATING_POINT, **kw)
+    xb = Crossbar(8, 8)
+    assert xb.choose_path(tracked()).path is SolverPath.BIAS_TRACKING
+    for request, words in ((tracked(islands=True, floating_lines=True), "island"), (tracked(stiff=True), "refinement"),
+                           (tracked(force_general=True), "general path")):
+        choice = xb.choose_path(request)
+        assert choice.path is not SolverPath.BIAS_TRACKING and words in choice.reason
+    assert "1T1R" in Crossbar(8, 8, "1T1R").choose_path(tracked()).reason
+    assert Crossbar(8, 8, nonlinearity=1.0).choose_path(tracked()).path is SolverPath.NONLINEAR_BATCH
+    assert "below the nested" in Crossbar(3, 3).choose_path(tracked()).reason
+    xb.open_cell(0, 0)                                     # a structural edit drops the cached choice
+    assert xb.choose_path(tracked()).path is SolverPath.GENERAL
+    xb.restore_cell(0, 0)
+    assert xb.choose_path(tracked()).path is SolverPath.BIAS_TRACKING
+    xb.low_rank = LowRankPolicy(max_rank=0)                # ... and so does a new policy
+    assert xb.choose_path(tracked()).path is SolverPath.NESTED
+    xb.set_nonlinearity(0.5)                               # ... and a new cell law
+    assert xb.choose_path(tracked()).path is SolverPath.NONLINEAR_BATCH

@@ -44,6 +44,7 @@ class DeviceArray(CellSubsetMethods):
     AMBIENT_FIELD: ClassVar[str | None] = None   # per-cell parameter holding the ambient temperature (K)
     TCR_FIELD: ClassVar[str | None] = None       # per-cell temperature coefficient of resistance (1/K), if any
     TCR_REFERENCE_K: ClassVar[float] = 300.0     # K, the temperature the state's conductance refers to
+    QUIET_BAND_DEPENDS_ON_STATE: ClassVar[bool] = True   # False: _quiet_band ignores the state (cacheable)
 
     def __init__(self, params=None, n: int = 1, rng: RngLike = None, *,
                  c2c: Mapping[str, Distribution] | None = None, nonideal: Nonidealities | None = None):
@@ -220,12 +221,18 @@ class DeviceArray(CellSubsetMethods):
         """Per-cell voltages (lo, hi), V, each (n,), with ``rate(v) == 0`` exactly for ``lo <= v <= hi`` at the
         present state (frozen cells: the whole line), or None where the model does not say (it may move at
         any voltage). The event engine uses it to know which cells cannot move without evaluating them."""
+        cached = self.__dict__.get("_band_cache")
+        if cached is not None and cached[0] == self._param_version:
+            return cached[1]
         band = self._quiet_band(self._state, self._cell)
         if band is None:
             return None
         lo, hi = (np.array(np.broadcast_to(b, (self.n,)), dtype=np.float64) for b in band)
         if self._frozen.any():
             lo[self._frozen], hi[self._frozen] = -np.inf, np.inf
+        lo.flags.writeable = hi.flags.writeable = False
+        if not self.QUIET_BAND_DEPENDS_ON_STATE:       # kept until the per-cell parameters change
+            self.__dict__["_band_cache"] = (self._param_version, (lo, hi))
         return lo, hi
 
     @property
@@ -239,7 +246,15 @@ class DeviceArray(CellSubsetMethods):
         conductance without per-call validation, for a deterministic model (ValueError otherwise)."""
         from .cell_group import CellGroup
 
-        return CellGroup(self, self._subset(cells))
+        cells = self._subset(cells)
+        key = (cells.tobytes(), self._param_version)
+        cache = self.__dict__.setdefault("_group_cache", {})
+        group = cache.get(key)
+        if group is None:
+            if len(cache) >= 16:                     # a few groups recur (a cell pulsed again and again)
+                cache.pop(next(iter(cache)))
+            group = cache[key] = CellGroup(self, cells)
+        return group
 
     def conductance_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(G at the high-resistance bound, G at the low-resistance bound), each (n,) S, fault-free."""
@@ -427,6 +442,10 @@ class DeviceArray(CellSubsetMethods):
     def _quiet_band(self, s: np.ndarray, cell: Cells) -> tuple[np.ndarray, np.ndarray] | None:
         """(lo, hi) voltages between which the rate is exactly 0 at state s; None: not known (the default)."""
         return None
+
+    def _rate_needs_current(self) -> bool:
+        """False when ``_rate`` ignores its current argument (a cell group then skips computing it)."""
+        return True
 
     def _has_noise(self) -> bool:
         """True when the state update draws random numbers (then only numpy runs it)."""

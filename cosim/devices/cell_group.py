@@ -34,6 +34,9 @@ class CellGroup:
         #: (m,) lowest and highest state of each cell of the group (``STATE_UNIT``)
         self.low, self.high = lo, hi
         self._v_read = self._cell[dev.V_READ_FIELD]
+        self._needs_current = dev._rate_needs_current()
+        # read conductance = ideal current / v_read unless finite levels or unformed cells change what is seen
+        self._plain_reads = dev.nonideal.levels is None and not dev._faults.unformed[cells].any()
         self._kernel = None
         if dev._kernel_ready():
             table = compiled._arrays(dev)
@@ -66,6 +69,15 @@ class CellGroup:
         r = dev._rate(v, s, self._cell, dev._ideal_current(v, s, self._cell))
         return np.where(self._frozen, 0.0, r) if self._any_frozen else r
 
+    def moving_rate(self, v: np.ndarray) -> np.ndarray:
+        """:meth:`rate`, zero where a cell sits on a state bound and is pushed further into it (it cannot move)."""
+        dev = self._dev
+        s = dev._state[self.cells]
+        r = dev._rate(v, s, self._cell, dev._ideal_current(v, s, self._cell) if self._needs_current else None)
+        if self._any_frozen:
+            r = np.where(self._frozen, 0.0, r)
+        return np.where(((s <= self.low) & (r < 0)) | ((s >= self.high) & (r > 0)), 0.0, r)
+
     def step(self, v: np.ndarray, dt: float) -> None:
         """One fixed step of ``dt`` s at voltages ``v`` (V), as ``DeviceArray.step`` does for these cells."""
         dev = self._dev
@@ -83,4 +95,6 @@ class CellGroup:
         """(m,) noise-free read conductance (S), as ``DeviceArray.conductance(noisy=False)``."""
         dev, s = self._dev, self._dev._state[self.cells]
         i = dev._ideal_current(self._v_read, s, self._cell)
+        if self._plain_reads:
+            return i / self._v_read
         return dev._observed_subset(self._v_read, s, i, self.cells, self._cell) / self._v_read

@@ -89,6 +89,7 @@ class VTEAM(DeviceArray):
     SHARED_FIELDS = ("dt", "r_model", "window")
     KERNEL = "VTEAM"
     TCR_FIELD = "tcr_per_k"
+    QUIET_BAND_DEPENDS_ON_STATE = False
 
     def _check_cells(self, c: Cells) -> None:
         req = self._require
@@ -136,6 +137,9 @@ class VTEAM(DeviceArray):
 
     def _thresholds(self, w, c: Cells) -> tuple[np.ndarray, ...]:
         return c["v_on"], c["v_off"]
+
+    def _rate_needs_current(self) -> bool:
+        return self.params.window == "biolek"     # the only window that reads the current (its sign)
 
     def _quiet_band(self, w, c: Cells) -> tuple[np.ndarray, np.ndarray]:
         return c["v_on"], c["v_off"]          # the rate law is zero for v_on <= v <= v_off, any window

@@ -201,12 +201,14 @@ class Array:
         before = self.device.conductance_of(cells)
         if self.is_1t1r:
             self.crossbar.select_rows(select_rows)
+        outcome: PulseOutcome | None = None
         try:
-            outcome: PulseOutcome = co_simulate(self.crossbar, self.device, bias, width_s, self.cosim)
+            outcome = co_simulate(self.crossbar, self.device, bias, width_s, self.cosim)
         finally:
             if self.is_1t1r:
                 self.crossbar.select_rows(None)
-            stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
+            if outcome is None or outcome.moved is None:     # (a tracked pulse leaves the circuit stamped)
+                stamp(self.crossbar, self.device)        # one home: the circuit always holds the devices' state
         if outcome.moved is not None and cells.size == self.rows * self.cols:    # only these cells changed
             cells, before = outcome.moved, before[outcome.moved]
         self._pulsed(cells, before)
@@ -292,7 +294,8 @@ class Array:
         """Read one cell of a 1R array with the other lines ``unselected`` (floating, grounded, v/2, v/3)."""
         bias = self.cell_bias(row, col, self.timing.read_voltage if voltage is None else voltage, unselected)
         self.catch_up()
-        current, power, extra = read_cell_now(self.crossbar, self.device, bias, col, self.temperature)
+        current, power, extra = read_cell_now(self.crossbar, self.device, bias, col, self.temperature,
+                                              self.cosim.tracked)
         energy = self._disturbed([bias], None, power * self.timing.read_s)
         self.trace.append(TraceRecord(self.engine.now, self.timing.read_s, "read", [row], [col],
                                       bias.v_wl.tolist(), bias.v_bl.tolist(), [current],

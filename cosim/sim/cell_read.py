@@ -11,6 +11,7 @@ import numpy as np
 
 from cosim.sim.cosimulate import Bias, read_scale, stamp
 from cosim.solve.crossbar import Crossbar
+from cosim.solve.nested import single_threaded_blas
 
 
 class LazyExtra(dict):
@@ -65,17 +66,19 @@ class LazyExtra(dict):
         return dict.__repr__(self)
 
 
-def read_cell_now(crossbar: Crossbar, device, bias: Bias, col: int, kelvin: float) -> tuple[float, float, dict]:
+def read_cell_now(crossbar: Crossbar, device, bias: Bias, col: int, kelvin: float,
+                  tracked: bool = True) -> tuple[float, float, dict]:
     """(sense current of column ``col``, A; power the sources deliver, W; ``ReadOutcome.extra``) of a read with
     the checked ``bias`` at ``kelvin`` K now: tracked where the read sees the stamped conductances (no read
-    noise, no TCR) and the tracked path applies, else a full solve with the read's conductances."""
+    noise, no TCR) and the tracked path applies (and ``tracked``), else a full solve with the read's
+    conductances."""
     scale = read_scale(device, kelvin)
-    if scale is None:
+    if scale is None and tracked:
         stamp(crossbar, device)
-        tracker = _tracker(crossbar, bias, fresh=False) or _tracker(crossbar, bias, fresh=True)
+        with single_threaded_blas():
+            tracker = _tracker(crossbar, bias, fresh=False) or _tracker(crossbar, bias, fresh=True)
         if tracker is not None:
-            g = crossbar.conductances
-            extra = LazyExtra(lambda: tracker.solution(crossbar.layout, g))
+            extra = LazyExtra(tracker.solution_later(crossbar.layout, crossbar.conductances))
             return float(tracker.sense_currents()[col]), float(tracker.power), extra
     stamp(crossbar, device, scale)
     try:

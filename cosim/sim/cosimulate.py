@@ -31,6 +31,7 @@ from cosim.solve.crossbar import Crossbar, CrossbarSolution
 from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
 from cosim.sim.tracked_pulse import TrackedPulse
+from cosim.solve.nested import single_threaded_blas
 from cosim.validate import bool_mask, real_array
 
 
@@ -43,11 +44,15 @@ class CosimConfig:
         max_substeps: a pulse needing more sub-steps than this raises (a runaway or a bad config).
         read_disturb: reads step the devices under the read bias for the read duration, like a pulse
             (skipped, at no cost, when no cell can move at the largest voltage the read can put on it).
+        tracked: pulses and single-cell reads take the tracked path where it applies (only the moving
+            cells stepped, rank-k updates in cell space: :mod:`cosim.sim.tracked_pulse`); False: full
+            solves everywhere (the reference of the tracked path; same results to rounding, slower).
     """
 
     max_change: float = 0.02
     max_substeps: int = 20000
     read_disturb: bool = True
+    tracked: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_change, (int, float)) and 0 < self.max_change <= 1):
@@ -55,8 +60,9 @@ class CosimConfig:
         if isinstance(self.max_substeps, bool) or not isinstance(self.max_substeps, (int, np.integer)) \
                 or self.max_substeps < 1:
             raise ValueError(f"CosimConfig.max_substeps must be an integer >= 1; got {self.max_substeps!r}")
-        if not isinstance(self.read_disturb, bool):
-            raise TypeError(f"CosimConfig.read_disturb must be a bool; got {self.read_disturb!r}")
+        for name in ("read_disturb", "tracked"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"CosimConfig.{name} must be a bool; got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -172,8 +178,11 @@ def read_scale(device, kelvin: float) -> np.ndarray | None:
     None where they are all exactly 1 (no read noise, no TCR at this temperature): the read then sees the
     stamped conductances and draws no random numbers."""
     nonideal = getattr(device, "nonideal", None)
+    quiet = nonideal is not None and nonideal.read_noise == 0
+    if quiet and kelvin == getattr(device, "TCR_REFERENCE_K", None):     # 1 / (1 + tcr * 0) = 1 exactly
+        return None
     tcr = device.tcr_scale(kelvin)
-    if nonideal is not None and nonideal.read_noise == 0 and np.all(tcr == 1.0):
+    if quiet and np.all(tcr == 1.0):
         return None
     return device.conductance(noisy=True) / device.conductance(noisy=False) * tcr
 
@@ -198,6 +207,14 @@ def co_simulate(crossbar: Crossbar, device, bias: Bias, width_s: float, config: 
     if crossbar.choose_path(request).path is SolverPath.SINGLE_ROW_LADDER:
         return _co_simulate_row(crossbar, device, bias, width_s, config)
     stamp(crossbar, device)
+    if not config.tracked:
+        return _co_simulate_full(crossbar, device, bias, width_s, config)
+    with single_threaded_blas():          # many small products: BLAS threads would only spin
+        return _co_simulate_tracked(crossbar, device, bias, width_s, config)
+
+
+def _co_simulate_tracked(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
+    """:func:`co_simulate` on the tracked path where it applies (else, or from where it stops, full solves)."""
     pulse = TrackedPulse(crossbar, device, bias)
     if not pulse.start():
         return _co_simulate_full(crossbar, device, bias, width_s, config)
@@ -337,6 +354,9 @@ def may_move(device, biases: list[Bias]) -> bool:
     spread = float(volts.max() - volts.min())
     if spread == 0.0:
         return False
+    band = device.quiet_band() if hasattr(device, "quiet_band") else None
+    if band is not None and float(band[0].max()) <= -spread and float(band[1].min()) >= spread:
+        return False                          # every cell's rate is exactly zero on [-spread, spread]
     lo, hi = device.state_bounds()
     return any(np.any(effective_rate(device, np.full(device.n, v), lo, hi) != 0) for v in (spread, -spread))
 

@@ -25,10 +25,17 @@ state noise, sinh cells and every array the tracker does not cover take the full
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from cosim.solve.bias_tracking import BiasTracker
 from cosim.solve.crossbar import Crossbar
+
+
+#: per device: (its quiet band's lower array, state spans, conductance reach), valid while the band object is
+#: the device's cached one (its per-cell parameters have not changed)
+_BOUNDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class TrackedPulse:
@@ -53,33 +60,32 @@ class TrackedPulse:
         if band is None:
             return False
         self.band_lo, self.band_hi = band
-        lo, hi = dev.state_bounds()
-        span = np.abs(hi - lo)
-        self.span = np.where(span > 0, span, 1.0)
-        g_a, g_b = dev.conductance_bounds()
-        self.reach = np.array([min(g_a.min(), g_b.min()), max(g_a.max(), g_b.max())])
+        known = _BOUNDS.get(dev)
+        if known is None or known[0] is not band[0]:     # the same band object: the same parameters
+            lo, hi = dev.state_bounds()
+            span = np.abs(hi - lo)
+            g_a, g_b = dev.conductance_bounds()
+            known = (band[0], np.where(span > 0, span, 1.0),
+                     np.array([min(g_a.min(), g_b.min()), max(g_a.max(), g_b.max())]))
+            _BOUNDS[dev] = known
+        self.span, self.reach = known[1], known[2]
         tracker = self._tracker(fresh=False)
-        if tracker is None or not tracker.track(np.zeros(0, np.int64)):
-            tracker = self._tracker(fresh=True)
-            if tracker is None or not tracker.track(np.zeros(0, np.int64)):
-                return False
+        if tracker is None:
+            return False
         self.tracker = tracker
-        n = dev.n
-        self.quiet = np.ones(n, bool)
+        self.quiet = np.ones(dev.n, bool)
         self.watch = np.zeros(0, np.int64)
         self._watch_group = None
         self.moving = self.pending = None
-        v_all = tracker.cell_voltages()
-        out = np.flatnonzero((v_all < self.band_lo) | (v_all > self.band_hi))
-        moving = np.zeros(0, np.int64)
-        if out.size:
-            rate = effective_rate(dev.cell_group(out), v_all[out])
-            moving, self.watch = out[rate != 0], out[rate == 0]
-            self.quiet[out] = False
-            self._watch_group = dev.cell_group(self.watch) if self.watch.size else None
-        if not self._regroup(moving, v_all):
+        # the cells outside their quiet band move (or are pinned at a bound: stepping them changes nothing):
+        # every cell's voltage at the present conductances (the cells changed so far, none moving) tells
+        if not tracker.track(np.zeros(0, np.int64)) and not self._refactor_with(np.zeros(0, np.int64)):
             return False
-        return True
+        v_all = self.tracker.cell_voltages()
+        return self._regroup(self._outside(v_all), v_all)
+
+    def _outside(self, v_all: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((v_all < self.band_lo) | (v_all > self.band_hi))
 
     def _tracker(self, fresh: bool) -> BiasTracker | None:
         b = self.bias
@@ -94,6 +100,7 @@ class TrackedPulse:
         self.pending = None
         self.moving = moving
         self.group = self.device.cell_group(moving)
+        self._span_m = self.span[moving]
         self.quiet[moving] = False
         self._reference(self.tracker.cell_voltages() if v_all is None else v_all)
         return True
@@ -118,6 +125,7 @@ class TrackedPulse:
     def _reference(self, v_all: np.ndarray) -> None:
         """Margins of the quiet cells at voltages ``v_all`` and the bound ``rho`` of the moving set."""
         self.y_ref = self.tracker.y.copy()
+        self.v_ref = v_all
         if self.moving.size == 0:
             self.rho = np.zeros(0)
             return
@@ -125,9 +133,9 @@ class TrackedPulse:
         margin = np.where(self.quiet, margin, np.inf)
         response = np.abs(self.tracker.response)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = response / margin[:, None]
+            ratio = response / margin[None, :]
         ratio = np.where(response == 0, 0.0, ratio)          # a voltage that cannot change needs no margin
-        self.rho = ratio.max(axis=0)
+        self.rho = ratio.max(axis=1)
 
     # ---- checking the quiet cells ----------------------------------------------------------------------
     def _joiners(self) -> np.ndarray:
@@ -172,8 +180,7 @@ class TrackedPulse:
         if self.moving.size == 0:
             return remaining, p_start, p_start
         v = tracker.voltages
-        rate = effective_rate(group, v)
-        speed = float(np.max(np.abs(rate) / self.span[self.moving]))
+        speed = float(np.max(np.abs(group.moving_rate(v)) / self._span_m))
         if speed == 0:                       # nothing can move: the rest of the pulse at this power
             return remaining, p_start, p_start
         dt = min(remaining, max_change / speed)
@@ -201,15 +208,10 @@ class TrackedPulse:
 
     def final_solution(self):
         """A function giving the full operating point at the present state (computed when called)."""
-        tracker, layout = self.tracker, self.crossbar.layout
-        g = tracker.g.reshape(self.crossbar.shape).copy()
-        return lambda: tracker.solution(layout, g)
+        return self.tracker.solution_later(self.crossbar.layout, self.tracker.g.reshape(self.crossbar.shape))
 
 
 def effective_rate(group, v: np.ndarray) -> np.ndarray:
     """d(state)/dt of a :class:`~cosim.devices.cell_group.CellGroup` at voltages ``v``, zero where a cell sits
     on a bound and is pushed further into it (as :func:`cosim.sim.cosimulate.effective_rate`)."""
-    rate = group.rate(v)
-    s = group.state
-    pinned = ((s <= group.low) & (rate < 0)) | ((s >= group.high) & (rate > 0))
-    return np.where(pinned, 0.0, rate)
+    return group.moving_rate(v)

@@ -29,8 +29,9 @@ amplitude reuses them.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.lapack import dgesv
 
-from cosim.solve.low_rank import LowRankOperatingPoints
+from cosim.solve.low_rank import LowRankOperatingPoints, correction_inverse
 from cosim.solve.solution import ARRAY_FIELDS, CrossbarSolution, solution_from_nodes
 
 
@@ -73,40 +74,59 @@ class BiasTracker:
         """Let ``moving`` (cell indices) be the cells that change from now on; the others keep their present
         conductances. Sets :attr:`voltages` (theirs) and :attr:`power`. False: past the policy's limits."""
         moving = np.asarray(moving, np.int64)
-        changed = np.flatnonzero(self.g != self._g0)
-        fixed = np.setdiff1d(changed, moving, assume_unique=True) if moving.size else changed
-        union = np.concatenate([fixed, moving])
+        changed = self.g != self._g0
+        if moving.size:
+            changed[moving] = False
+        fixed = np.flatnonzero(changed)
+        union = np.concatenate([fixed, moving]) if moving.size else fixed
         if union.size > self.policy.max_rank:
             return False
-        got = self.points.responses(union) if union.size else (np.zeros((self._g0.size, 0)),
-                                                                np.zeros((self._sigma.size, 0)), None)
-        if got is None:
+        rows = self.points.responses(union) if union.size else np.zeros(0, np.int64)
+        if rows is None:
             return False
-        r, s, z = got
         k = fixed.size
         c0 = self._sum_cells(union)
-        p = r[union]                                   # P_UU
-        d_c = self.g[fixed] - self._g0[fixed]
+        st = self.points.source_response(rows)           # (u, M + N): S^T
+        if moving.size == 0:                             # no cell moves: only the fixed ones' currents
+            self._rt_m, self._st_m, self._c_bar = np.zeros((0, self._g0.size)), st[:0], c0[:0]
+            self._p_m, self._c_m, self._gamma = np.zeros((0, 0)), c0[:0], np.zeros((k, 0))
+            self._rt_fixed, self._y_fixed, self._p_start, self._i_start = None, np.zeros(0), self._p0, self._i0
+            if k:
+                d_c = self.g[fixed] - self._g0[fixed]
+                got = self.points.elimination(rows, fixed, d_c)
+                if got is None:
+                    return False
+                y_c = d_c * (got[1] @ c0)
+                self._y_fixed = y_c
+                self._p_start = self._p0 + float(c0 @ y_c)
+                self._i_start = self._i0 + y_c @ st
+            self._rows, self._k, self._v_start = rows, k, None
+            self.moving, self._scalar = moving, False
+            return self.update(self.g[moving])
+        p = self.points.cell_response_at(rows, union).T  # P_UU
         if k:
-            inverse = _inverse(p[:k, :k] * d_c[None, :], self.policy.max_amplification)
-            if inverse is None:
+            d_c = self.g[fixed] - self._g0[fixed]
+            got = self.points.elimination(rows[:k], fixed, d_c)
+            if got is None:
                 return False
+            inverse = got[1]
             gamma = d_c[:, None] * (inverse @ p[:k, k:])        # y_C = y_C_start - gamma y_M
             y_c = d_c * (inverse @ c0[:k])
             self._p_m = p[k:, k:] - p[k:, :k] @ gamma
             self._c_m = c0[k:] - p[k:, :k] @ y_c
-            self._r_m = r[:, k:] - r[:, :k] @ gamma
-            self._s_m = s[:, k:] - s[:, :k] @ gamma
-            self._r_fixed, self._y_fixed = r[:, :k], y_c
+            # R~^T = R_M^T - gamma^T R_C^T, summed over the whole store (no gather of the fixed cells' rows)
+            self._rt_m = self.points.cell_response(rows[k:]) - self.points.combine_cell_responses(rows[:k], gamma.T)
+            self._st_m = st[k:] - gamma.T @ st[:k]
+            self._rt_fixed, self._y_fixed = None, y_c
             self._p_start = self._p0 + float(c0[:k] @ y_c)
             self._c_bar = c0[k:] - gamma.T @ c0[:k]
-            self._i_start = self._i0 + s[:, :k] @ y_c
+            self._i_start = self._i0 + y_c @ st[:k]
             self._gamma = gamma
         else:
-            self._p_m, self._c_m, self._r_m, self._s_m = p, c0, r, s
-            self._r_fixed, self._y_fixed, self._gamma = r[:, :0], np.zeros(0), np.zeros((0, moving.size))
+            self._p_m, self._c_m, self._rt_m, self._st_m = p, c0, self.points.cell_response(rows), st
+            self._rt_fixed, self._y_fixed, self._gamma = None, np.zeros(0), np.zeros((0, moving.size))
             self._p_start, self._c_bar, self._i_start = self._p0, c0, self._i0
-        self._z, self._union, self._k = z, union, k
+        self._rows, self._k = rows, k
         self._v_start = None
         self.moving = moving
         self._scalar = moving.size == 1
@@ -132,10 +152,19 @@ class BiasTracker:
             y = delta * c
             self.power = self._p_start + self._cb_1 * float(y[0])
         else:
-            inverse = _inverse(self._p_m * delta[None, :], self.policy.max_amplification)
-            if inverse is None:
-                return False
-            c = inverse @ self._c_m
+            pd = self._p_m * delta[None, :]
+            q = float(np.abs(pd).sum(axis=1).max())
+            if q < 1.0 and (1.0 + q) / (1.0 - q) <= self.policy.max_amplification:
+                # within the policy by the bound ||(I + pd)^-1|| <= 1 / (1 - q): one LU solve
+                pd.flat[:: m.size + 1] += 1.0
+                c = _solve(pd, self._c_m)
+                if c is None:
+                    return False
+            else:
+                inverse = correction_inverse(pd, self.policy.max_amplification)
+                if inverse is None:
+                    return False
+                c = inverse @ self._c_m
             y = delta * c
             self.power = self._p_start + float(self._c_bar @ y)
         self.g[m] = g_moving
@@ -145,22 +174,29 @@ class BiasTracker:
     # ---- what the present state gives ------------------------------------------------------------------
     @property
     def response(self) -> np.ndarray:
-        """(M N, m) how every cell's voltage falls per ampere of the moving cells' extra currents :attr:`y`."""
-        return self._r_m
+        """(m, M N): how every cell's voltage falls per ampere of each moving cell's extra current :attr:`y`."""
+        return self._rt_m
 
     def cell_voltages(self, cells: np.ndarray | None = None) -> np.ndarray:
         """Voltages (V) of every cell (M N,), or of ``cells``, at the present conductances."""
         if self._v_start is None:
             if self._v0_all is None:
                 self._v0_all = self._sum("cell")
-            self._v_start = self._v0_all - self._r_fixed @ self._y_fixed if self._k else self._v0_all
+            self._v_start = self._v0_all - self.points.combine_cell_responses(self._rows[: self._k], self._y_fixed[None, :])[0] \
+                if self._k else self._v0_all
         if cells is None:
-            return self._v_start - self._r_m @ self.y if self.y.size else self._v_start.copy()
-        return self._v_start[cells] - self._r_m[cells] @ self.y if self.y.size else self._v_start[cells]
+            return self._v_start - self.y @ self._rt_m if self.y.size else self._v_start.copy()
+        return self._v_start[cells] - self.y @ self._rt_m[:, cells] if self.y.size else self._v_start[cells]
+
+    def base_cell_voltages(self) -> np.ndarray:
+        """(M N,) every cell's voltage at the factorised conductances, V (a view: do not change it)."""
+        if self._v0_all is None:
+            self._v0_all = self._sum("cell")
+        return self._v0_all
 
     def terminal_currents(self) -> np.ndarray:
         """(M + N,) driver currents (into the word lines) then sense currents (into the senses), A."""
-        return self._i_start + self._s_m @ self.y if self.y.size else self._i_start.copy()
+        return self._i_start + self.y @ self._st_m if self.y.size else self._i_start.copy()
 
     def sense_currents(self) -> np.ndarray:
         """(N,) current from each bit line into its sense, A."""
@@ -170,16 +206,36 @@ class BiasTracker:
         """The full operating point at the present conductances (every node; O(nodes x rank)).
 
         ``g_cell``: (M, N) the memristive cells' own conductances, S (1R: the tracked ones)."""
+        return self.solution_later(layout, g_cell)()
+
+    def solution_later(self, layout, g_cell: np.ndarray):
+        """A function that gives :meth:`solution` of the present state when called, holding only what it
+        needs (the unit solutions of this bias, the response columns and the cells' currents; not the
+        tracker or the factorisation, so outcomes kept for long do not keep whole factorisations alive)."""
         m, n = layout.rows, layout.cols
-        x = self._sum("x")
-        if self._union.size:
+        parts = list(self._parts)
+        rows = self._rows
+        columns = self.points.node_response_store() if rows.size else None
+        y = None
+        if rows.size:
             y_fixed = self._y_fixed - self._gamma @ self.y if self._k else self._y_fixed
-            x = x - self._z @ np.concatenate([y_fixed, self.y])
-        u, b = x[: m * n].reshape(1, m, n), x[m * n:].reshape(1, m, n)
-        fw, fb = self._floating
-        sol = solution_from_nodes(layout, g_cell, self.g.reshape(m, n), u, b, self._v[None], self._e[None], fw, fb)
-        return CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
-                                {k: val[0] for k, val in sol.power_by_kind.items()})
+            y = np.concatenate([y_fixed, self.y])
+        g_eff = self.g.reshape(m, n).copy()
+        g_cell = np.array(g_cell, dtype=np.float64)
+        v, e, (fw, fb) = self._v.copy(), self._e.copy(), self._floating
+        size = 2 * m * n
+
+        def solve() -> CrossbarSolution:
+            x = np.zeros(size)
+            for c, part in parts:
+                x += c * part.x
+            if y is not None:
+                x -= columns[:, rows] @ y
+            u, b = x[: m * n].reshape(1, m, n), x[m * n:].reshape(1, m, n)
+            sol = solution_from_nodes(layout, g_cell, g_eff, u, b, v[None], e[None], fw, fb)
+            return CrossbarSolution(*(getattr(sol, f)[0] for f in ARRAY_FIELDS),
+                                    {k: val[0] for k, val in sol.power_by_kind.items()})
+        return solve
 
     # ---- helpers ----------------------------------------------------------------------------------------
     def _sum(self, field: str) -> np.ndarray:
@@ -200,17 +256,7 @@ class BiasTracker:
         return out
 
 
-def _inverse(pd: np.ndarray, max_amplification: float) -> np.ndarray | None:
-    """The inverse of the correction system ``I + pd`` (k x k), or None when singular or when it would amplify
-    rounding by more than ``max_amplification`` (``|| |I| + |pd| || || (I + pd)^-1 ||``, infinity norms, as
-    :mod:`cosim.solve.low_rank` measures it)."""
-    magnitude = np.abs(pd).sum(axis=1).max() + 1.0
-    system = pd.copy()
-    system.flat[:: pd.shape[0] + 1] += 1.0
-    try:
-        inverse = np.linalg.inv(system)
-    except np.linalg.LinAlgError:
-        return None
-    if magnitude * np.abs(inverse).sum(axis=1).max() > max_amplification:
-        return None
-    return inverse
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``a^-1 b`` for a small dense system by LAPACK's LU (no Python-level checks); None when singular."""
+    _, _, x, info = dgesv(a, b)
+    return x if info == 0 else None

@@ -71,6 +71,8 @@ class Crossbar:
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
         self._table_cache = None
+        self._routes = None            # (selection, nonlinearity, policy, {request: PathChoice}) of choose_path
+        self._wire_range = None
         self._invalidate_values()
 
     # ---- properties ----------------------------------------------------------------------------
@@ -196,6 +198,8 @@ class Crossbar:
 
     def _invalidate_structure(self) -> None:
         self._updating = None
+        self._routes = None
+        self._wire_range = None
         self._compiled = {}
         self._table_cache = None
         self._invalidate_values()
@@ -281,8 +285,18 @@ class Crossbar:
         return self._transfer is not None
 
     def choose_path(self, request: SolveRequest) -> PathChoice:
-        """The solver path (and the reason) for ``request``: see :mod:`cosim.solve.routing`."""
-        return choose_path(self, request)
+        """The solver path (and the reason) for ``request``: see :mod:`cosim.solve.routing`.
+
+        The choice depends on the structure, the linearity, the row selection, the low-rank policy and
+        whether a transfer matrix is cached; it is kept per request until one of those changes."""
+        key = (request, self._transfer is not None)
+        cache = self._routes
+        if cache is None or cache[0] is not self._selected or cache[1] is not self._b or cache[2] is not self._low_rank:
+            cache = self._routes = (self._selected, self._b, self._low_rank, {})
+        choice = cache[3].get(key)
+        if choice is None:
+            choice = cache[3][key] = choose_path(self, request)
+        return choice
 
     def single_row_ladder_applies(self, row: int) -> bool:
         """Would selecting only ``row`` put this array on the O(N) single-row ladder path?"""

@@ -184,11 +184,12 @@ def bias_tracker(xb: Crossbar, v: np.ndarray, vb: np.ndarray, fw, fb, reach: np.
     floating = bool((fw is not None and fw.any()) or (fb is not None and fb.any()))
     fw = fw if fw is not None and fw.any() else None
     fb = fb if fb is not None and fb.any() else None
-    lay = xb.layout
     g = xb._g
-    extremes = [g] if reach is None else [g, np.ravel(reach)]
-    with np.errstate(divide="ignore"):
-        stiff = needs_refinement(*extremes, 1.0 / lay.r_wl, 1.0 / lay.r_bl, 1.0 / lay.r_source, 1.0 / lay.r_sense)
+    w_min, w_max = wire_conductance_range(xb)
+    g_min, g_max = float(g.min()), float(g.max())
+    if reach is not None:
+        g_min, g_max = min(g_min, float(np.min(reach))), max(g_max, float(np.max(reach)))
+    stiff = needs_refinement(np.array([w_min, w_max, g_min, g_max]))
     request = SolveRequest(Quantity.TRACKED_OPERATING_POINT, floating_lines=floating, stiff=stiff,
                            islands=floating and has_island(g, fw, fb))
     if xb.choose_path(request).path is not SolverPath.BIAS_TRACKING:
@@ -198,6 +199,18 @@ def bias_tracker(xb: Crossbar, v: np.ndarray, vb: np.ndarray, fw, fb, reach: np.
         xb._updating = None
         xb._updating = (key, LowRankOperatingPoints(xb.nested_solver(fw, fb), xb.low_rank))
     return BiasTracker(xb._updating[1], v, vb, fw, fb, g)
+
+
+def wire_conductance_range(xb: Crossbar) -> tuple[float, float]:
+    """(smallest, largest) finite non-zero conductance of the wires, drivers and senses, S (kept until the
+    structure changes), for the refinement test of :func:`cosim.solve.refine.needs_refinement`."""
+    if xb._wire_range is None:
+        lay = xb.layout
+        with np.errstate(divide="ignore"):
+            g = np.concatenate([np.ravel(1.0 / a) for a in (lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense)])
+        g = g[(g > 0) & np.isfinite(g)]
+        xb._wire_range = (float(g.min()), float(g.max())) if g.size else (np.inf, 0.0)
+    return xb._wire_range
 
 
 def refine_nested(xb: Crossbar, x, correct, g_eff, v, e, fw, fb):

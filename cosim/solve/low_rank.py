@@ -28,8 +28,13 @@ from collections import OrderedDict
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import NodalValues, right_hand_side
 
-#: unit-bias solutions kept per factorisation (each 2 M N + M N + M + N floats), least recently used dropped
-MAX_UNIT_SOLUTIONS = 64
+#: memory the unit-bias solutions of one factorisation may hold (each 2 M N + M N + M + N floats), bytes;
+#: the least recently used go first (at least MIN_UNIT_SOLUTIONS are kept)
+UNIT_SOLUTION_BYTES = 64 * 2 ** 20
+MIN_UNIT_SOLUTIONS = 8
+#: after this many single solves for lines of one kind, the other lines of that kind are solved in one batch
+#: (a batch costs about as much per line as 1/6 of a single solve at 64 x 64)
+UNIT_BATCH_AFTER = 8
 #: a bias whose lines differ from the two common levels in more than this many places is solved directly
 MAX_DEVIATIONS = 4
 
@@ -79,10 +84,15 @@ class LowRankOperatingPoints:
         # unknown index of each cell's two ends, or -1 where the end is pinned
         self._end_u = np.where(pinned_u.ravel(), -1, cell)
         self._end_b = np.where(pinned_b.ravel(), -1, m * n + cell)
-        self._z = np.zeros((2 * m * n, 0))       # A^-1 W for the cached cells, one column each
-        self._r = np.zeros((m * n, 0))           # ... their cell-voltage rows (W^T A^-1 W over all cells)
-        self._s = np.zeros((m + n, 0))           # ... the driver and sense currents they cause
+        # per cached cell (in order of arrival; storage grows by doubling): Z = A^-1 w, one column each; its
+        # cell-voltage rows R^T (w_c^T A^-1 w over all cells c), one row each; the source currents it causes
+        self._count = 0
+        self._zbuf = np.zeros((2 * m * n, 0), order="F")
+        self._rt = np.zeros((0, m * n))
+        self._st = np.zeros((0, m + n))
         self._units: OrderedDict = OrderedDict()  # unit-bias solutions (see unit())
+        self._misses: dict[str, int] = {}         # single unit solves per kind of line ("w", "b")
+        self._eliminations: dict = {}             # see elimination()
         self._column = np.full(m * n, -1, np.int64)   # column of Z for each cell, -1 if none
         self._bias_key: bytes | None = None
         self._x0: np.ndarray | None = None
@@ -90,7 +100,11 @@ class LowRankOperatingPoints:
     @property
     def cached_cells(self) -> int:
         """Number of cells whose response column ``A^-1 w`` is held."""
-        return self._z.shape[1]
+        return self._count
+
+    @property
+    def _z(self) -> np.ndarray:
+        return self._zbuf[:, : self._count]
 
     def node_voltages(self, g_cell: np.ndarray, v: np.ndarray, v_bl: np.ndarray):
         """Node voltages (2 M N, batch) at cell conductances ``g_cell`` (M, N, S), or None to refactor.
@@ -151,26 +165,39 @@ class LowRankOperatingPoints:
 
     def _add_columns(self, cells: np.ndarray) -> None:
         """Solve once for the response columns of the ``cells`` not seen before (Z, and its cell and terminal rows)."""
-        new = np.unique(cells[self._column[cells] < 0])
-        if new.size:
-            rhs = np.zeros((self._z.shape[0], new.size))
-            k = np.arange(new.size)
-            eu, eb = self._end_u[new], self._end_b[new]
-            rhs[eu[eu >= 0], k[eu >= 0]] = 1.0
-            rhs[eb[eb >= 0], k[eb >= 0]] = -1.0
-            self._column[new] = self._z.shape[1] + k
-            z = self.solver.solve_rhs(rhs)
-            mn = self._r.shape[0]
-            # a unit current pushed through cell c (out of its word-line end, into its bit-line end) moves the
-            # nodes by -z; the sources at a pinned end of the cell carry it directly
-            s = terminal_currents(self.solver.values, -z, np.zeros((self.solver.shape[0], 1)),
-                                  np.zeros((self.solver.shape[1], 1)))
-            m, n = self.solver.shape
-            s[new[eu < 0] // n, k[eu < 0]] += 1.0
-            s[m + new[eb < 0] % n, k[eb < 0]] += 1.0
-            self._z = np.concatenate([self._z, z], axis=1)
-            self._r = np.concatenate([self._r, z[:mn] - z[mn:]], axis=1)
-            self._s = np.concatenate([self._s, s], axis=1)
+        new = cells[self._column[cells] < 0]
+        if not new.size:
+            return
+        new = np.unique(new)
+        k = np.arange(new.size)
+        rhs = np.zeros((self._zbuf.shape[0], new.size))
+        eu, eb = self._end_u[new], self._end_b[new]
+        rhs[eu[eu >= 0], k[eu >= 0]] = 1.0
+        rhs[eb[eb >= 0], k[eb >= 0]] = -1.0
+        z = self.solver.solve_rhs(rhs)
+        mn = self._rt.shape[1]
+        # a unit current pushed through cell c (out of its word-line end, into its bit-line end) moves the
+        # nodes by -z; the sources at a pinned end of the cell carry it directly
+        m, n = self.solver.shape
+        s = terminal_currents(self.solver.values, -z, np.zeros((m, 1)), np.zeros((n, 1)))
+        s[new[eu < 0] // n, k[eu < 0]] += 1.0
+        s[m + new[eb < 0] % n, k[eb < 0]] += 1.0
+        first, last = self._count, self._count + new.size
+        if last > self._zbuf.shape[1]:
+            self._grow(max(last, 2 * self._zbuf.shape[1], 4))
+        self._zbuf[:, first:last] = z
+        self._rt[first:last] = (z[:mn] - z[mn:]).T
+        self._st[first:last] = s.T
+        self._column[new] = first + k
+        self._count = last
+
+    def _grow(self, capacity: int) -> None:
+        count = self._count
+        z = np.zeros((self._zbuf.shape[0], capacity), order="F")
+        z[:, :count] = self._zbuf[:, :count]
+        rt, st = np.zeros((capacity, self._rt.shape[1])), np.zeros((capacity, self._st.shape[1]))
+        rt[:count], st[:count] = self._rt[:count], self._st[:count]
+        self._zbuf, self._rt, self._st = z, rt, st
 
     # ---- what a fixed bias needs (cosim.solve.bias_tracking) ---------------------------------------
     @property
@@ -178,16 +205,57 @@ class LowRankOperatingPoints:
         """(M N,) the factorised cell conductances, S (read-only view)."""
         return self._g0.ravel()
 
-    def responses(self, cells: np.ndarray):
-        """(R, S, Z) response columns of ``cells`` to a unit current pushed through each (solved once per cell):
-        R (M N, k) every cell's voltage change sign-flipped (V/A), S (M + N, k) the driver currents (from each
-        driver into its word line) then sense currents (into each sense), A/A, Z (2 M N, k) the node voltages;
-        None when the cache of columns would outgrow ``2 * policy.max_rank``."""
-        if self.cached_cells + np.unique(cells[self._column[cells] < 0]).size > 2 * self.policy.max_rank:
+    def responses(self, cells: np.ndarray) -> np.ndarray | None:
+        """Storage rows of the response of ``cells`` to a unit current pushed through each (solved once per
+        cell; read them with :meth:`cell_response`, :meth:`source_response`, :meth:`node_response`), or None
+        when the cache would outgrow ``2 * policy.max_rank`` cells."""
+        missing = cells[self._column[cells] < 0]
+        if missing.size and self._count + np.unique(missing).size > 2 * self.policy.max_rank:
             return None
         self._add_columns(cells)
-        col = self._column[cells]
-        return self._r[:, col], self._s[:, col], self._z[:, col]
+        return self._column[cells]
+
+    def cell_response(self, rows: np.ndarray) -> np.ndarray:
+        """(k, M N): every cell's voltage change per ampere through each cell of ``rows``, sign-flipped (V/A)."""
+        return self._rt[rows]
+
+    def elimination(self, rows: np.ndarray, cells: np.ndarray, delta: np.ndarray):
+        """``(P, (I + P diag(delta))^-1)`` of changed ``cells`` (storage ``rows``) by ``delta`` (S), P = their
+        cell responses at each other; None when the policy's amplification limit refuses it. The last few
+        are kept: a cell pulsed again and again meets the same other cells changed by the same amounts."""
+        key = (rows.tobytes(), delta.tobytes())
+        got = self._eliminations.get(key)
+        if got is None:
+            p = self._rt[np.ix_(rows, cells)].T
+            got = (p, correction_inverse(p * delta[None, :], self.policy.max_amplification))
+            if len(self._eliminations) >= 4:
+                self._eliminations.pop(next(iter(self._eliminations)))
+            self._eliminations[key] = got
+        return None if got[1] is None else got
+
+    def combine_cell_responses(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """(b, M N): ``weights`` (b, k) times the :meth:`cell_response` of ``rows``, without gathering those
+        rows (one product over the whole store, which holds at most ``2 * policy.max_rank`` rows)."""
+        full = np.zeros((weights.shape[0], self._count))
+        full[:, rows] = weights
+        return full @ self._rt[: self._count]
+
+    def cell_response_at(self, rows: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """(k, len(cells)): :meth:`cell_response` at ``cells`` only."""
+        return self._rt[np.ix_(rows, cells)]
+
+    def source_response(self, rows: np.ndarray) -> np.ndarray:
+        """(k, M + N): driver currents (into the word lines) then sense currents (into the senses) per ampere."""
+        return self._st[rows]
+
+    def node_response_store(self) -> np.ndarray:
+        """The array holding the columns Z (2 M N, capacity): column ``row`` is cell ``row``'s node response.
+        Columns once written never change (growth copies them into a new array)."""
+        return self._zbuf
+
+    def node_response(self, rows: np.ndarray) -> np.ndarray:
+        """(2 M N, k): the node voltages' change per ampere, sign-flipped (the columns Z)."""
+        return self._zbuf[:, rows]
 
     def unit(self, key: tuple) -> "UnitSolution":
         """The base-conductance solution of a unit bias ``key``: ("W",) every word-line driver at 1 V, ("B",)
@@ -198,23 +266,34 @@ class LowRankOperatingPoints:
             self._units.move_to_end(key)
             return got
         m, n = self.solver.shape
-        v, e = np.zeros((m, 1)), np.zeros((n, 1))
-        if key[0] == "W":
-            v[:] = 1.0
-        elif key[0] == "B":
-            e[:] = 1.0
-        elif key[0] == "w":
-            v[key[1]] = 1.0
-        elif key[0] == "b":
-            e[key[1]] = 1.0
-        else:
-            v[:, 0], e[:, 0] = np.frombuffer(key[1]), np.frombuffer(key[2])
-        x = self.solver.solve_rhs(right_hand_side(self.solver.values, v, e))[:, 0]
-        got = UnitSolution(x, x[: m * n] - x[m * n:], terminal_currents(self.solver.values, x[:, None], v, e)[:, 0])
-        self._units[key] = got
-        if len(self._units) > MAX_UNIT_SOLUTIONS:
+        keys = [key]
+        capacity = max(MIN_UNIT_SOLUTIONS, UNIT_SOLUTION_BYTES // (8 * (3 * m * n + m + n)))
+        if key[0] in ("w", "b"):
+            self._misses[key[0]] = self._misses.get(key[0], 0) + 1
+            lines = m if key[0] == "w" else n
+            if self._misses[key[0]] > UNIT_BATCH_AFTER and lines + 2 <= capacity // 2:
+                keys = [(key[0], i) for i in range(lines) if (key[0], i) not in self._units]
+        v, e = np.zeros((m, len(keys))), np.zeros((n, len(keys)))
+        for col, k in enumerate(keys):
+            if k[0] == "W":
+                v[:, col] = 1.0
+            elif k[0] == "B":
+                e[:, col] = 1.0
+            elif k[0] == "w":
+                v[k[1], col] = 1.0
+            elif k[0] == "b":
+                e[k[1], col] = 1.0
+            else:
+                v[:, col], e[:, col] = np.frombuffer(k[1]), np.frombuffer(k[2])
+        x = self.solver.solve_rhs(right_hand_side(self.solver.values, v, e))
+        currents = terminal_currents(self.solver.values, x, v, e)
+        cell = x[: m * n] - x[m * n:]
+        for col, k in enumerate(keys):
+            self._units[k] = UnitSolution(x[:, col].copy(), cell[:, col].copy(), currents[:, col].copy())
+        while len(self._units) > capacity:
             self._units.popitem(last=False)
-        return got
+        self._units.move_to_end(key)
+        return self._units[key]
 
     def combination(self, v: np.ndarray, e: np.ndarray, floating_wl=None, floating_bl=None) -> list[tuple[float, tuple]]:
         """A bias (word-line drivers ``v`` (M,), bit-line ends ``e`` (N,), V) as a sum of coefficient x unit
@@ -280,3 +359,19 @@ def terminal_currents(values: NodalValues, x: np.ndarray, v: np.ndarray, e: np.n
         into_sense = into_sense + values.g_bl_last[:, None] * (xb[-2] - xb[-1])
     sense = np.where(values.pinned_sense[:, None], into_sense, values.g_sense[:, None] * (xb[-1] - e))
     return np.concatenate([driver, sense])
+
+
+def correction_inverse(pd: np.ndarray, max_amplification: float) -> np.ndarray | None:
+    """The inverse of the correction system ``I + pd`` (k x k), or None when singular or when it would amplify
+    rounding by more than ``max_amplification`` (``|| |I| + |pd| || || (I + pd)^-1 ||``, infinity norms, the
+    measure of the module docstring)."""
+    magnitude = np.abs(pd).sum(axis=1).max() + 1.0
+    system = pd.copy()
+    system.flat[:: pd.shape[0] + 1] += 1.0
+    try:
+        inverse = np.linalg.inv(system)
+    except np.linalg.LinAlgError:
+        return None
+    if magnitude * np.abs(inverse).sum(axis=1).max() > max_amplification:
+        return None
+    return inverse

@@ -411,7 +411,8 @@ def _single_threaded_blas():
 
     On this kind of shared 2-core machine, OpenBLAS's own threads make mid-sized fronts 5-20x slower
     (they spin waiting for a core another process holds); one thread per call is fast and stable.
-    The result does not depend on it.
+    The result does not depend on it. Entering costs a few microseconds (the BLAS libraries are found
+    once; each use sets and restores their thread counts directly).
     """
     global _BLAS_CONTROLLER
     if _BLAS_CONTROLLER is None:
@@ -420,10 +421,38 @@ def _single_threaded_blas():
         except ImportError:
             _BLAS_CONTROLLER = False
         else:
-            _BLAS_CONTROLLER = ThreadpoolController()
+            _BLAS_CONTROLLER = _OneThread(ThreadpoolController().select(user_api="blas").lib_controllers)
     if _BLAS_CONTROLLER is False:
         return nullcontext()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+    return _BLAS_CONTROLLER
+
+
+class _OneThread:
+    """Re-entrant context: the BLAS libraries ``libs`` (threadpoolctl controllers) on one thread while any
+    thread of the process is inside it (the thread counts are process-wide); restored when the last leaves."""
+
+    def __init__(self, libs):
+        self.libs, self.depth, self.saved = list(libs), 0, []
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        with self._lock:
+            if self.depth == 0:
+                self.saved = [lib.num_threads for lib in self.libs]
+                for lib in self.libs:
+                    lib.set_num_threads(1)
+            self.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.depth -= 1
+            if self.depth == 0:
+                for lib, n in zip(self.libs, self.saved):
+                    lib.set_num_threads(n)
+        return False
 
 
 _BLAS_CONTROLLER = None
+#: public name of the one-thread BLAS context (callers doing many small products on a shared machine)
+single_threaded_blas = _single_threaded_blas

@@ -84,7 +84,7 @@ class ArrayEstimate:
     Attributes:
         g: (rows, cols) estimated conductances, S (NaN before the first scan).
         model: the controller's crossbar (the designed layout; its conductances are scratch).
-        rows: the row ports (None where the layout needs the two-solve path); ``rows.builds`` counts
+        row_ports: the row ports (None where the layout needs the two-solve path); ``row_ports.builds`` counts
             their factorisations.
         port_solves: model solves spent on ports by the two-solve path so far.
     """
@@ -101,7 +101,7 @@ class ArrayEstimate:
                               r_sense=lay.r_sense)
         self.g = np.full(view.shape, np.nan)
         self.port_solves = 0
-        self.rows = RowPorts(lay) if RowPorts.applies(lay) else None
+        self.row_ports = RowPorts(lay) if RowPorts.applies(lay) else None
         self._biases: dict = {}
         self._ports: dict[str, CellPort] = {}     # mode -> port of the cell ``_port_cell``
         self._port_cell: tuple[int, int] | None = None
@@ -140,10 +140,10 @@ class ArrayEstimate:
         read's and ``PULSE_MODES``' ports then come from one pair of batched solves.
         """
         mode = str(getattr(unselected, "value", unselected))
-        if self.rows is not None:
+        if self.row_ports is not None:
             bias = self._unit_bias(row, col, mode)
             if bias.floating_wl is None and bias.floating_bl is None:
-                port = self.rows.port(self.g, row, col, bias.v_wl, bias.v_bl, key=mode)
+                port = self.row_ports.port(self.g, row, col, bias.v_wl, bias.v_bl, key=mode)
                 if port is not None:
                     return port
         key = (row, col)

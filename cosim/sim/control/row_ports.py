@@ -20,7 +20,8 @@ y_k / d`` with ``d = 1 + delta P[k, k]`` and ``y_k = I[row, k]`` the read's volt
 change outside the row (a scan) refactors on the next request.
 
 Applies to regular layouts with resistive (finite, non-zero) line segments, which the nested-dissection
-solver factors; :func:`RowPorts.applies` tells.
+solver factors; :func:`RowPorts.applies` tells. Conductances spanning more decades than the direct
+solver keeps (e.g. an estimate at its floor beside 1 S wires) are refined on the grid's KCL residuals.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from cosim.netlist.crossbar import CrossbarLayout
 from cosim.sim.control.port import G_CEIL, G_FLOOR, CellPort
 from cosim.solve.nested import NestedDissectionSolver
 from cosim.solve.nested_values import NodalValues, right_hand_side
-from cosim.solve.refine import needs_refinement
+from cosim.solve.refine import REFINE_FAILURE, grid_residual, needs_refinement, refine, voltage_scale
 
 
 class RowPorts:
@@ -65,7 +66,7 @@ class RowPorts:
         floating lines). Its ``i_open`` and ``share`` describe the grounded-lines read of the cell (they are
         the read's, whatever the bias). ``key`` names the bias: a port asked for again with the same key
         and nothing moved is returned from a memo. None when the conductances are too stiff for the direct
-        solver (:func:`stiff`)."""
+        solver even after iterative refinement (then the caller takes the two-solve path)."""
         if self.row != row or not _same_outside_row(g, self._raw, row):
             self._build(g, row)
         if self._stiff:
@@ -98,9 +99,7 @@ class RowPorts:
         m, n = lay.rows, lay.cols
         g = _clean(g_given)
         self.row, self._g, self._raw, self._memo = row, g, g_given.copy(), {}
-        self._stiff = stiff(lay, g)
-        if self._stiff:
-            return
+        self._stiff = False
         solver = NestedDissectionSolver(g, lay.r_wl, lay.r_bl, lay.r_source, lay.r_sense, n_threads=1)
         vals = solver.values
         cells, k = row * n + np.arange(n), np.arange(n)
@@ -114,6 +113,15 @@ class RowPorts:
         v_drv[row, n] = 1.0
         rhs[:, n:] = right_hand_side(vals, v_drv[:, n:])
         x = solver.solve_rhs(rhs)
+        if stiff(lay, g):       # conductances spanning many decades: refine on the grid's KCL residuals
+            injected = rhs.copy()
+            injected[:, n] = 0.0
+            zeros = np.zeros((n, n + 1))
+            x, size = refine(x, solver.solve_rhs, lambda xx: injected + grid_residual(lay, g, xx, v_drv, zeros),
+                             voltage_scale(x, v_drv))
+            if not np.isfinite(size) or size > REFINE_FAILURE:
+                self._stiff = True
+                return
         term = terminal_currents(vals, x, v_drv)
         # an injection at a pinned end flows straight into (or out of) that terminal
         term[row, 0] += 1.0 if pin_u[0] else 0.0
@@ -176,7 +184,7 @@ def terminal_currents(vals: NodalValues, x: np.ndarray, v_drv: np.ndarray, v_bl:
 
 
 def stiff(layout: CrossbarLayout, g: np.ndarray) -> bool:
-    """Would the model's solves at conductances ``g`` (S) need iterative refinement (a spread of conductances
-    beyond the direct solver's accuracy)? Then the ports are computed on the refined path instead."""
+    """Do the model's solves at conductances ``g`` (S) need iterative refinement (a spread of conductances
+    beyond the direct solver's accuracy)? Then a build refines its solves on the grid's KCL residuals."""
     with np.errstate(divide="ignore"):
         return needs_refinement(g, 1.0 / layout.r_wl, 1.0 / layout.r_bl, 1.0 / layout.r_source, 1.0 / layout.r_sense)
