@@ -7,7 +7,7 @@ import pytest
 
 from cosim import Engine
 from cosim.devices import VTEAM
-from cosim.sim import IsppConfig, Ladder, OpenLoopConfig, PulseLimits, Scheme, WriteVerifyConfig
+from cosim.sim import Erase, IsppConfig, Ladder, OpenLoopConfig, PulseLimits, Scheme, WriteVerifyConfig
 
 SCHEMES_1R = ["write-verify", "ispp", "v/2", "v/3"]
 SCHEMES_1T1R = ["write-verify", "ispp", "1t1r-row"]
@@ -61,15 +61,16 @@ def verified_conductances(arr):
 
 @pytest.mark.parametrize("k_factor", [1.0, 3.0])
 def test_model_mismatch_first_pulse_overshoots_and_verify_corrects(k_factor):
-    """RESET from 100 ohm to 1 kohm, aim 0.6, the controller's model the published Pt/Hf/Ti: VTEAM's rate
-    does not depend on the state and R is linear in it, so the first pulse lands at
+    """RESET from 100 ohm to 1 kohm (no erase), aim 0.6, the controller's model the published Pt/Hf/Ti: VTEAM's
+    rate does not depend on the state and R is linear in it, so the first pulse lands at
     R0 + aim * k_factor * (R_target - R0) exactly."""
     arr = one_cell_1r(k_factor)
     r0, r_t = 1.0 / arr.conductances()[0, 0], 1e3
     rep = arr.program(np.array([[1.0 / r_t]]), scheme="write-verify", tolerance=0.01,
-                      config=WriteVerifyConfig(aim=0.6), model=VTEAM.preset("Pt/Hf/Ti", n=1), progress=False)
+                      config=WriteVerifyConfig(aim=0.6, erase=Erase.NONE), model=VTEAM.preset("Pt/Hf/Ti", n=1),
+                      progress=False)
     seen = verified_conductances(arr)
-    r_first = 1.0 / seen[2]                          # reads: scan, verify, verify after pulse 1
+    r_first = 1.0 / seen[1]                          # reads: the scan, the verify after pulse 1
     expected = r0 + 0.6 * k_factor * (r_t - r0)
     assert r_first == pytest.approx(expected, rel=2e-3)
     assert (r_first > r_t) == (k_factor > 1)         # the 3x faster device overshoots the model's plan
@@ -79,7 +80,7 @@ def test_model_mismatch_first_pulse_overshoots_and_verify_corrects(k_factor):
 def test_ispp_amplitudes_follow_the_ladder():
     arr = one_cell_1r()
     ladder = Ladder(v_start=0.5, v_step=0.02, v_stop=1.0)
-    cfg = IsppConfig(reset_ladder=ladder, reset_width_s=2e-3, final_passes=0)
+    cfg = IsppConfig(reset_ladder=ladder, reset_width_s=2e-3, final_passes=0, erase=Erase.NONE)
     rep = arr.program(np.array([[1e-3]]), scheme="ispp", tolerance=0.02, config=cfg, progress=False)
     amps = [r.v_wl[0] for r in arr.trace if r.operation == "pulse"]
     assert len(amps) == rep.pulses[0, 0] >= 5
@@ -259,7 +260,7 @@ def test_ispp_erases_an_overshooting_cell_and_climbs_again():
     reset = Ladder(v_start=1.0, v_step=0.02, v_stop=1.2)
     set_ = Ladder(v_start=0.54, v_step=0.002, v_stop=0.6)
     cfg = IsppConfig(set_ladder=set_, reset_ladder=reset, reset_width_s=0.05, set_width_s=1e-9,
-                     reset_on_overshoot=True, max_pulses=12, final_passes=0, limits=limits)
+                     reset_on_overshoot=True, max_pulses=12, final_passes=0, limits=limits, erase=Erase.NONE)
     arr.program(np.array([[1e-3]]), scheme="ispp", tolerance=0.02, config=cfg, progress=False)
     pulses = [(r.v_wl[0], r.duration_s) for r in arr.trace if r.operation == "pulse"]
     assert pulses[0] == (1.0, 0.05) and pulses[1] == (1.02, 0.05)            # two RESET rungs ...

@@ -3,13 +3,13 @@ from cosim.sim.aging import AgingLaws, RetentionModel
 from cosim.sim.array import Array, Timing, Unselected
 from cosim.sim.cosimulate import Bias, CosimConfig
 from cosim.sim.engine import Engine
-from cosim.sim.control import (SCHEMES, Bound, IsppConfig, Ladder, OpenLoopConfig, ProgramReport, PulseLimits,
-                               Scheme, WriteVerifyConfig)
+from cosim.sim.control import (SCHEMES, Bound, Erase, IsppConfig, Ladder, OpenLoopConfig, Order, ProgramReport,
+                               PulseLimits, Scheme, WriteVerifyConfig)
 from cosim.sim.reset_stop import ResetStopLevels
 from cosim.sim.trace import Trace, TraceRecord
 from cosim.sim.wear import CycleDrive
 
 __all__ = ["Engine", "Array", "Timing", "Unselected", "Bias", "CosimConfig", "AgingLaws", "SCHEMES",
            "Scheme", "ProgramReport", "WriteVerifyConfig", "IsppConfig", "Ladder", "OpenLoopConfig", "PulseLimits",
-           "Bound", "Trace", "TraceRecord", "RetentionModel", "CycleDrive",
+           "Bound", "Erase", "Order", "Trace", "TraceRecord", "RetentionModel", "CycleDrive",
            "ResetStopLevels"]

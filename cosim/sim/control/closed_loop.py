@@ -3,8 +3,10 @@
 1T1R arrays are programmed a row at a time, the cells of a row (``parallel_columns`` at a time)
 together: the other rows' transistors are off, so finished rows are not disturbed. 1R arrays are
 programmed cell by cell with V/3 inhibition; every cell is read once first (seeding the controller's
-IR-drop model), and after the sweep ``final_passes`` re-read every cell and re-program those that later
-pulses disturbed. A cell whose estimate does not move for ``stuck_after`` pulses at full drive is
+IR-drop model), the cells that must come down are erased (``erase``, :mod:`cosim.sim.control.erase`),
+the cells are programmed in the configured ``order`` (:mod:`cosim.sim.control.sequence`; by default the
+cells farthest from the drivers first), and after the sweep ``final_passes`` re-read every cell and
+re-program, in the same order, those that later pulses disturbed. A cell whose estimate does not move for ``stuck_after`` pulses at full drive is
 reported stuck instead of looped on. Subclasses decide the pulses (:meth:`ClosedLoop.pulse`).
 """
 from __future__ import annotations
@@ -13,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim.sim.control.disturb import scale_limit
+from cosim.sim.control.erase import Eraser, predicted_cell_voltages
 from cosim.sim.control.estimate import ArrayEstimate, RowEstimate
+from cosim.sim.control.sequence import cell_order
 from cosim.sim.control.view import ControllerView
 from cosim.sim.cosimulate import Bias
 
@@ -42,6 +47,7 @@ class ClosedLoop:
         self.pulses = np.zeros(view.shape, dtype=np.int64)
         self.stuck = np.zeros(view.shape, dtype=bool)
         self.estimate = RowEstimate(view) if view.is_1t1r else ArrayEstimate(view)
+        self._limits: dict = {}     # 1R: (row, col, sign) -> line limit of the present visit, V
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self, target: np.ndarray, addressed: np.ndarray):
@@ -56,8 +62,9 @@ class ClosedLoop:
                     view.done(cols.size)
         else:
             yield from self.estimate.scan(self.v_read)
-            for row, col in np.argwhere(addressed):
-                yield from self._program_group(target, int(row), np.array([col]))
+            yield from Eraser(self).run(target, addressed)
+            for row, col in cell_order(view, addressed, self.cfg.order):
+                yield from self._program_group(target, int(row), np.array([col]), read_first=False)
                 view.done(1)
             for _ in range(self.cfg.final_passes):
                 g = yield from self.estimate.scan(self.v_read, np.argwhere(addressed))
@@ -65,8 +72,8 @@ class ClosedLoop:
                     (np.abs(g - target) > self.tolerance * target)
                 if not redo.any():
                     break
-                for row, col in np.argwhere(redo):
-                    yield from self._program_group(target, int(row), np.array([col]))
+                for row, col in cell_order(view, redo, self.cfg.order):
+                    yield from self._program_group(target, int(row), np.array([col]), read_first=False)
         return ControllerResult(self.pulses, self.stuck, addressed)
 
     def _verify(self, row: int, cols: np.ndarray):
@@ -76,13 +83,21 @@ class ClosedLoop:
         g = yield from self.estimate.read(row, int(cols[0]), self.v_read)
         return np.array([g])
 
-    def _program_group(self, target: np.ndarray, row: int, cols: np.ndarray):
+    def _program_group(self, target: np.ndarray, row: int, cols: np.ndarray, read_first: bool = True):
+        """Verify and pulse cells (row, cols) until each is within tolerance, stuck or out of budget.
+
+        ``read_first=False`` (1R) starts from the estimate of the cells' last read (a scan read every cell,
+        and the V/3 pulses of other cells since leave them alone; the final passes verify every cell)."""
         quiet = np.zeros(cols.size, dtype=int)      # consecutive full-drive pulses without response
         pulsed = np.zeros(cols.size, dtype=bool)    # cells pulsed since the last verify
         g_prev = None
+        self._limits.clear()
         self.begin_group(row, cols)
         while True:
-            g_est = yield from self._verify(row, cols)
+            if read_first or g_prev is not None:
+                g_est = yield from self._verify(row, cols)
+            else:
+                g_est = self.estimate.g[row, cols].copy()
             err = (g_est - target[row, cols]) / target[row, cols]
             if g_prev is not None:
                 still = pulsed & self.full_drive(row, cols) & (np.abs(g_est - g_prev) <= 1e-4 * np.abs(g_prev))
@@ -92,7 +107,8 @@ class ClosedLoop:
                 (self.pulses[row, cols] < self.cfg.max_pulses)
             if not active.any():
                 return
-            yield from self.pulse(row, cols, g_est, target[row, cols], active, quiet)
+            done = yield from self.pulse(row, cols, g_est, target[row, cols], active, quiet)
+            active = active if done is None else done   # the scheme may find a cell it cannot drive
             self.pulses[row, cols[active]] += 1
             pulsed, g_prev = active, g_est
 
@@ -105,6 +121,7 @@ class ClosedLoop:
         return np.ones(cols.size, bool)
 
     def pulse(self, row, cols, g_est, target, active, quiet):  # pragma: no cover - abstract
+        """Pulse the ``active`` cells of (row, cols); returns the mask of those pulsed (None: all active)."""
         raise NotImplementedError
 
     # ---- pulses ---------------------------------------------------------------------------------------
@@ -114,12 +131,32 @@ class ClosedLoop:
         v_bl[cols] = -np.asarray(drive, float)
         yield from self.view.pulse(Bias(np.zeros(self.view.rows), v_bl), width_s, select_rows=[row], note=self.name)
 
-    def pulse_cell(self, row: int, col: int, line_voltage: float, width_s: float):
-        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under the V/3 disturb limit
+    @property
+    def v3_cap(self) -> float:
+        """1R: the largest selected-line voltage (V) of a V/3 pulse without wires: its half-selected cells see a
+        third of it, under ``V3_MARGIN`` x the lower threshold."""
+        return V3_MARGIN * 3.0 * min(self.model.v_up, self.model.v_down)
+
+    def line_limit(self, row: int, col: int, sign: int, fresh: bool = False) -> float:
+        """1R: the largest selected-line voltage (V, magnitude) of a V/3 pulse of ``sign`` on cell (row, col):
+        the V/3 cap, lowered where the controller's model predicts that another cell would reach
+        ``DISTURB_MARGIN`` of its threshold (:mod:`cosim.sim.control.disturb`). Kept for the rest of a visit
+        to the cell (the other cells do not change meanwhile) unless ``fresh``."""
+        key = (row, col, int(np.sign(sign)))
+        if fresh or key not in self._limits:
+            bias = self.view.cell_bias(row, col, 1.0, "v/3")
+            unit = predicted_cell_voltages(self.estimate, bias.v_wl, bias.v_bl)
+            spared = np.ones(self.view.shape, bool)
+            spared[row, col] = False
+            self._limits[key] = min(self.v3_cap, scale_limit(unit, spared, self.model, key[2]))
+        return self._limits[key]
+
+    def pulse_cell(self, row: int, col: int, line_voltage: float, width_s: float, note: str | None = None):
+        """1R: cell (row, col) at ``line_voltage`` (V) with V/3 inhibition, kept under :meth:`line_limit`
         (a limited pulse is counted as clipped)."""
-        limit = V3_MARGIN * 3.0 * min(self.model.v_up, self.model.v_down)
+        limit = self.line_limit(row, col, 1 if line_voltage >= 0 else -1)
         bias = self.view.cell_bias(row, col, float(np.clip(line_voltage, -limit, limit)), "v/3")
-        yield from self.view.pulse(bias, width_s, note=self.name, limited=abs(line_voltage) > limit)
+        yield from self.view.pulse(bias, width_s, note=note or self.name, limited=abs(line_voltage) > limit)
 
     def release_times(self, t_need: np.ndarray, grid: bool = True) -> np.ndarray:
         """Bit-line release times (s) for cells needing ``t_need``: rounded down onto a grid of ratio sqrt(2)

@@ -37,6 +37,29 @@ def parse_scheme(value) -> Scheme:
         raise ValueError(f"unknown scheme {value!r}; expected one of {', '.join(SCHEMES)}") from None
 
 
+class Order(str, Enum):
+    """The order in which a 1R controller visits its cells (erase rows, program cells, final passes)."""
+
+    RASTER = "raster"          # address order: row by row, column by column
+    FAR_FIRST = "far-first"    # by the designed series resistance to the drivers, largest first
+
+
+class Erase(str, Enum):
+    """How a 1R closed-loop controller brings down, before programming, the cells whose target lies below them.
+
+    An erase RESETs those cells towards the low-conductance bound with long pulses, verified only against a
+    coarse erase level; programming then SETs each cell up to its target (fast, fine-grained), and the slow
+    RESET is used again only on an overshoot. A cell is erased only if it must be reprogrammed anyway.
+    """
+
+    NONE = "none"      # no erase: the verify loop moves every cell either way from where it is
+    CELLS = "cells"    # each such cell alone, V/3 inhibition, at the V/3 cap
+    ROWS = "rows"      # a row at a time (its word line driven, every other line at 0 V) where the whole row may
+                       # be erased, else its cells as with CELLS
+    ARRAY = "array"    # every word line driven, every bit line at 0 V, where the whole array may be erased,
+                       # else as with ROWS
+
+
 class Bound(str, Enum):
     """A conductance bound of the devices: where an open-loop scheme erases its cells to first."""
 
@@ -90,11 +113,29 @@ class PulseLimits:
                              f"got {self.width_min_s}, {self.width_max_s}")
 
 
+def _enum(owner: str, cfg, name: str, kind: type) -> None:
+    """Turn field ``name`` of ``cfg`` into its Enum ``kind`` (its string value is accepted), or a ValueError."""
+    try:
+        object.__setattr__(cfg, name, kind(getattr(cfg, name)))
+    except ValueError:
+        raise ValueError(f"{owner}.{name} must be one of {[k.value for k in kind]}; "
+                         f"got {getattr(cfg, name)!r}") from None
+
+
 def _check_common(owner: str, cfg) -> None:
     if not isinstance(cfg.limits, PulseLimits):
         raise TypeError(f"{owner}.limits must be a PulseLimits; got {type(cfg.limits).__name__}")
     _number(owner, "read_voltage", cfg.read_voltage, optional=True, high=cfg.limits.v_line_max)
     _integer(owner, "parallel_columns", cfg.parallel_columns, low=1, optional=True)
+
+
+def _check_strategy(owner: str, cfg) -> None:
+    """The 1R strategy fields shared by the closed-loop configs (see :class:`WriteVerifyConfig`)."""
+    _enum(owner, cfg, "order", Order)
+    _enum(owner, cfg, "erase", Erase)
+    _number(owner, "erase_level", cfg.erase_level, low=1.0, inclusive=True)
+    _integer(owner, "erase_pulses", cfg.erase_pulses, low=1)
+    _number(owner, "erase_v", cfg.erase_v, optional=True, high=cfg.limits.v_line_max)
 
 
 @dataclass(frozen=True)
@@ -106,27 +147,52 @@ class WriteVerifyConfig:
         v_plan: planned cell voltage as a multiple of the model's threshold; lowered (to no less than
             the threshold) when the planned width would be shorter than ``limits.width_min_s``.
         v_cell: planned cell voltage, V (None: ``v_plan`` x threshold); must exceed the thresholds.
-        boost: amplitude factor per consecutive pulse without response. v_max: the largest planned cell
+        boost: amplitude factor per consecutive pulse without response, on the cell voltage the plan
+            settled on (a silent cell sees less than the model says). v_max: the largest planned cell
             voltage as a multiple of the threshold.
         max_pulses: budget per cell (all passes). stuck_after: pulses without response before a cell is
             called stuck.
         final_passes: 1R: passes that re-read every addressed cell after the first sweep and re-program
             those that later pulses disturbed, until all are within tolerance or the passes are spent.
+        learn: scale each cell's next plan by how far its last pulse moved it against the plan (a chip's
+            per-cell trim; the model's rate is corrected by what the verify reads show).
         read_voltage: verify read voltage, V (None: the array's timing default).
         parallel_columns: 1T1R: cells of a row programmed together (None = the whole row).
+        order: 1R: the order cells are erased and programmed in (:class:`Order`). ``far-first`` programs
+            the cells with the largest designed series resistance to the drivers first, while the others
+            still sit in the low-conductance state (little half-select current), the near cells last.
+        erase: 1R: how cells whose target lies below them are first brought down (:class:`Erase`).
+        erase_level: a cell counts as erased once its verified conductance is at most ``erase_level`` x
+            the model's low-conductance bound (or below its target's tolerance band, if that is lower).
+        erase_pulses: erase pulses per row (or cell) at most; cells still above their level go on to
+            the verify loop, which moves them either way.
+        erase_v: driver voltage of the first row or array erase pulse, V (None: ``ERASE_OVERDRIVE`` x the
+            model's RESET threshold); each further pulse of a line that failed its erase verify is
+            ``ERASE_STEP`` x higher, up to ``limits.v_line_max``, and every pulse is lowered where the
+            controller's model predicts that another cell would reach ``DISTURB_MARGIN`` of its threshold
+            (:mod:`cosim.sim.control.erase`). Cell erase pulses run at the V/3 cap.
         limits: pulse-generator and driver limits.
+
+    The 1R strategy fields (``order``, ``erase`` ...) have no effect on 1T1R arrays, which are programmed a
+    row at a time with the other rows' transistors off.
     """
 
-    aim: float = 0.6
+    aim: float = 0.9
     v_plan: float = 1.4
     v_cell: float | None = None
-    boost: float = 1.25
+    boost: float = 1.05
     v_max: float = 2.5
     max_pulses: int = 60
     stuck_after: int = 6
     final_passes: int = 3
+    learn: bool = True
     read_voltage: float | None = None
     parallel_columns: int | None = 32
+    order: Order = Order.FAR_FIRST
+    erase: Erase = Erase.ROWS
+    erase_level: float = 1.5
+    erase_pulses: int = 4
+    erase_v: float | None = None
     limits: PulseLimits = field(default_factory=PulseLimits)
 
     def __post_init__(self) -> None:
@@ -139,7 +205,10 @@ class WriteVerifyConfig:
         _integer(owner, "max_pulses", self.max_pulses, low=1)
         _integer(owner, "stuck_after", self.stuck_after, low=2)
         _integer(owner, "final_passes", self.final_passes, low=0)
+        if not isinstance(self.learn, bool):
+            raise TypeError(f"{owner}.learn must be a bool; got {self.learn!r}")
         _check_common(owner, self)
+        _check_strategy(owner, self)
 
 
 @dataclass(frozen=True)
@@ -177,8 +246,8 @@ class IsppConfig:
         set_width_s, reset_width_s: fixed pulse widths, s; None derives each from the model (the time
             to move 2 % of the state range at 1.2 x threshold, within the limits).
         reset_on_overshoot: erase an overshooting cell to the bound and climb again.
-        max_pulses: budget per cell. final_passes, read_voltage, parallel_columns, limits: as in
-            :class:`WriteVerifyConfig`.
+        max_pulses: budget per cell. final_passes, read_voltage, parallel_columns, order, erase,
+            erase_level, erase_pulses, erase_v, limits: as in :class:`WriteVerifyConfig`.
     """
 
     set_ladder: Ladder | None = None
@@ -190,6 +259,11 @@ class IsppConfig:
     final_passes: int = 3
     read_voltage: float | None = None
     parallel_columns: int | None = 32
+    order: Order = Order.FAR_FIRST
+    erase: Erase = Erase.ROWS
+    erase_level: float = 1.5
+    erase_pulses: int = 4
+    erase_v: float | None = None
     limits: PulseLimits = field(default_factory=PulseLimits)
 
     def __post_init__(self) -> None:
@@ -205,6 +279,7 @@ class IsppConfig:
         _integer(owner, "max_pulses", self.max_pulses, low=1)
         _integer(owner, "final_passes", self.final_passes, low=0)
         _check_common(owner, self)
+        _check_strategy(owner, self)
 
 
 @dataclass(frozen=True)
@@ -217,6 +292,8 @@ class OpenLoopConfig:
             the addressed cells to ``erase_to`` first and assumes that bound.
         erase_to: the bound of the erase.
         plan_substeps: steps of state in which a plan integrates the drive divider as the cell moves.
+        order: v/2, v/3: the order the cells are programmed in (:class:`Order`, as in
+            :class:`WriteVerifyConfig`).
         limits: pulse-generator and driver limits.
     """
 
@@ -224,6 +301,7 @@ class OpenLoopConfig:
     assumed_start: np.ndarray | None = None
     erase_to: Bound = Bound.LOW
     plan_substeps: int = 32
+    order: Order = Order.FAR_FIRST
     limits: PulseLimits = field(default_factory=PulseLimits)
 
     def __post_init__(self) -> None:
@@ -240,6 +318,7 @@ class OpenLoopConfig:
             raise ValueError(f"OpenLoopConfig.erase_to must be one of {[b.value for b in Bound]}; "
                              f"got {self.erase_to!r}") from None
         _integer(owner, "plan_substeps", self.plan_substeps, low=1)
+        _enum(owner, self, "order", Order)
         if not isinstance(self.limits, PulseLimits):
             raise TypeError(f"{owner}.limits must be a PulseLimits; got {type(self.limits).__name__}")
 

@@ -10,8 +10,9 @@ other cells' IR drop, half-select disturb) stays in the result.
 
 - ``1t1r-row``: a row at a time, its cells in parallel; the drives compensate the word line's IR drop
   at the assumed conductances, and each bit line is released when its cell's time is up.
-- ``v/2``, ``v/3``: 1R, cell by cell, the unselected lines at V/2 (or V/3 and 2V/3); a row is erased
-  by driving its word line with every other line at 0 V.
+- ``v/2``, ``v/3``: 1R, cell by cell in the configured order (by default the cells farthest from the
+  drivers first), the unselected lines at V/2 (or V/3 and 2V/3); a row is erased by driving its word
+  line with every other line at 0 V.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 from cosim.sim.control.closed_loop import ControllerResult, drive_row_cells, release_times
 from cosim.sim.control.config import Bound, OpenLoopConfig, Scheme
 from cosim.sim.control.estimate import RowEstimate
+from cosim.sim.control.sequence import cell_order
 from cosim.sim.control.view import ControllerView
 from cosim.sim.cosimulate import Bias
 
@@ -46,16 +48,16 @@ class OpenLoop:
             g_from = start.copy()
         else:
             g_from = yield from self._erase(addressed)
-        for row in range(view.rows):
-            cols = np.flatnonzero(addressed[row])
-            if cols.size == 0:
-                continue
-            if view.is_1t1r:
-                yield from self._program_row(row, cols, g_from[row], target[row])
-            else:
-                for col in cols:
-                    yield from self._program_cell(row, int(col), g_from[row, col], target[row, col])
-            view.done(cols.size)
+        if view.is_1t1r:
+            for row in range(view.rows):
+                cols = np.flatnonzero(addressed[row])
+                if cols.size:
+                    yield from self._program_row(row, cols, g_from[row], target[row])
+                    view.done(cols.size)
+        else:
+            for row, col in cell_order(view, addressed, self.cfg.order):
+                yield from self._program_cell(int(row), int(col), g_from[row, col], target[row, col])
+                view.done(1)
         return ControllerResult(self.pulses, np.zeros(view.shape, bool), addressed)
 
     def _direction_cells(self, g_from, target, cols):

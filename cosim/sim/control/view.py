@@ -60,6 +60,11 @@ class ControllerView:
             return lay.r_on_transistor[row, cols] + r_down
         return lay.r_source[row] + np.concatenate([[0.0], np.cumsum(lay.r_wl[row])])[cols] + r_down
 
+    def series_resistances(self) -> np.ndarray:
+        """(rows, cols) :meth:`series_resistance` of every cell, ohm: how far (electrically) each cell is
+        from its drivers in the layout as designed."""
+        return np.stack([self.series_resistance(row, np.arange(self.cols)) for row in range(self.rows)])
+
     # ---- operations (SimPy processes: ``yield from``) ---------------------------------------------------
     def read_row(self, row: int, voltage: float, note: str = "verify"):
         """1T1R: select ``row``, drive it at ``voltage`` (V), others at 0 V; returns the sense currents (A)."""

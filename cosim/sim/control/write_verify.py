@@ -6,8 +6,16 @@ target from its verified conductance, at the planned cell voltage through its kn
 generator's shortest pulse is made at a lower voltage instead. A 1T1R row's cells get their own widths
 by releasing each bit line when its time is up; the drives are corrected for the word line's IR drop
 with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
-silent pulse, up to ``v_max`` x threshold). The verify reads close the loop on what the model does
+silent pulse on the planned voltage, up to ``v_max`` x threshold). On a 1R array no pulse goes beyond the line limit that keeps
+the other cells clear of their thresholds (:meth:`ClosedLoop.line_limit`); a cell that limit cannot drive
+to ``REACH_MARGIN`` x its threshold is reported stuck rather than pulsed for ever near threshold. The
+verify reads close the loop on what the model does
 not know (device spread, a miscalibrated model, IR drop from the other cells).
+
+With ``learn``, each cell keeps a gain per direction: how far (in the model's state) its last pulse
+moved it against how far the model planned. Its next plan aims ``aim / gain`` of the way in the model's
+terms, so that it covers ``aim`` of the way in the cell's own; the gain is re-measured after every pulse
+that moved the cell the planned way and is kept within [1 / GAIN_SPAN, GAIN_SPAN].
 """
 from __future__ import annotations
 
@@ -16,6 +24,10 @@ import numpy as np
 from cosim.sim.control.closed_loop import ClosedLoop, drive_row_cells
 from cosim.sim.control.config import WriteVerifyConfig
 from cosim.sim.control.view import ControllerView
+
+GAIN_SPAN = 4.0      # learned gains stay within [1 / GAIN_SPAN, GAIN_SPAN]
+AIM_MAX = 1.5        # a learned plan aims at most this x the remaining distance in the model's terms
+REACH_MARGIN = 1.03  # 1R: a cell the line limit drives to less than this x threshold is called stuck
 
 
 class WriteVerify(ClosedLoop):
@@ -35,25 +47,92 @@ class WriteVerify(ClosedLoop):
         # the pulse for cells the model says cannot move: 1 % of the range at the planned voltage
         self.fallback_width = {d: float(np.clip(m.width_for(d, self.v_cell[d], 0.01), view.limits.width_min_s,
                                                 view.limits.width_max_s)) for d in (+1, -1)}
+        n = view.rows * view.cols
+        self.gain = {d: np.ones(n) for d in (+1, -1)}
+        # the last plan of every cell: its model state before the pulse, the planned move, its direction
+        self._from = np.full(n, np.nan)
+        self._move = np.zeros(n)
+        self._dir = np.zeros(n, dtype=np.int8)
+
+    def _learn(self, flat: np.ndarray, g_est: np.ndarray) -> None:
+        """Update the gains of ``flat`` from what their last pulses did (states from the verify reads)."""
+        had = np.isfinite(self._from[flat]) & (self._move[flat] != 0)
+        if not had.any():
+            return
+        cells = flat[had]
+        moved = self.model.device.state_for(cells, g_est[had]) - self._from[cells]
+        ratio = moved / self._move[cells]
+        for d in (+1, -1):
+            ok = (self._dir[cells] == d) & (ratio > 0)
+            self.gain[d][cells[ok]] = np.clip(ratio[ok], 1.0 / GAIN_SPAN, GAIN_SPAN)
+        self._from[cells] = np.nan
+
+    def _aims(self, flat: np.ndarray, g_est: np.ndarray, target: np.ndarray, d: int) -> np.ndarray:
+        """Per-cell aims in the model's terms (``aim`` / gain, within the model's state range), and the plan
+        recorded for learning."""
+        aim = np.full(flat.size, self.cfg.aim)
+        dev = self.model.device
+        s_from, s_to = dev.state_for(flat, g_est), dev.state_for(flat, target)
+        if self.cfg.learn:
+            lo, hi = (b[flat] for b in dev.state_bounds())
+            bound = np.where(np.sign(s_to - s_from) == np.sign(lo - hi), lo, hi)    # the bound it moves towards
+            room = np.abs(bound - s_from) / np.maximum(np.abs(s_to - s_from), 1e-300)
+            aim = np.clip(aim / self.gain[d][flat], 0.0, np.minimum(AIM_MAX, room))
+            self._from[flat], self._move[flat], self._dir[flat] = s_from, aim * (s_to - s_from), d
+        return aim
 
     def pulse(self, row, cols, g_est, target, active, quiet):
         cfg, m, view = self.cfg, self.model, self.view
         flat = row * view.cols + cols
-        r_series = self.estimate.series_resistance(row, cols) if view.is_1t1r else np.zeros(cols.size)
+        r_series = self.estimate.series_resistance(row, cols)      # 1R: the cell's Thevenin resistance
         direction = np.where(g_est < target, 1, -1)            # +1: conductance must rise
+        pulsed = active.copy()
+        if cfg.learn:
+            self._learn(flat, g_est)
         for d in (+1, -1):
             cells = active & (direction == d)
             if not cells.any():
                 continue
-            amp = np.minimum(self.v_cell[d] * cfg.boost ** quiet[cells], cfg.v_max * m.threshold(d))
-            amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], target[cells], d, amp, r_series[cells],
-                                             cfg.aim, view.limits.width_min_s)
+            amp = np.full(int(cells.sum()), self.v_cell[d])
+            top = np.full(amp.size, cfg.v_max * m.threshold(d))
+            goal = target[cells]
+            if not view.is_1t1r:
+                top, goal = self._within_reach(row, int(cols[0]), d, g_est[0], goal, top)
+                if goal is None:
+                    pulsed[:] = False
+                    return pulsed
+                amp = np.minimum(amp, top)
+            aim = self._aims(flat[cells], g_est[cells], goal, d)
+            amp, widths = m.fit_to_min_width(flat[cells], g_est[cells], goal, d, amp, r_series[cells],
+                                             aim, view.limits.width_min_s)
+            # a silent cell sees less than the model says: raise the voltage the plan settled on
+            amp = np.minimum(amp * cfg.boost ** quiet[cells], np.maximum(amp, top))
             widths = np.where(np.isfinite(widths) & (widths > 0), widths, self.fallback_width[d])
             volts = np.zeros(cols.size)
             volts[cells] = m.polarity(d) * amp
             t_need = np.zeros(cols.size)
             t_need[cells] = widths
             yield from self._pulse_train(row, cols, volts, g_est, r_series, t_need)
+        return pulsed
+
+    def _within_reach(self, row: int, col: int, d: int, g_now: float, goal: np.ndarray, amp: np.ndarray):
+        """1R: the cell voltage (V) and goal conductance (S) of cell (row, col) within what the line limit can
+        drive; a SET cell's voltage falls as it rises (its Thevenin divider), so a goal beyond the
+        conductance at which the limit leaves ``REACH_MARGIN`` x threshold on it is brought back to that
+        conductance, and the cell is reported stuck (it cannot be reached without disturbing other cells).
+        (amp, None): the cell cannot be moved at all."""
+        m = self.model
+        limit = self.line_limit(row, col, m.polarity(d))
+        port = self.estimate.port(row, col, "v/3")
+        floor = REACH_MARGIN * m.threshold(d)
+        reach = float(port.cell_voltage(g_now, limit))
+        if reach < floor:
+            self.stuck[row, col] = True
+            return amp, None
+        if d > 0 and port.cell_voltage(goal[0], limit) < floor:
+            goal = np.array([(port.v_open * limit / floor - 1.0) / port.r_th])
+            self.stuck[row, col] = True
+        return np.minimum(amp, reach * (1 - 1e-9)), goal
 
     def _pulse_train(self, row, cols, cell_volts, g_est, r_series, t_need):
         """Drive each cell for its own time (s): one pulse per release time, bit lines released as cells finish."""
