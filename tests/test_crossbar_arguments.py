@@ -40,6 +40,8 @@ def _calls():
     """(argument name, callable taking the crossbar and a bad value)."""
     return [
         ("G", lambda xb, x: xb.set_conductances(x), _bad_arrays((ROWS, COLS))),
+        ("G of row", lambda xb, x: xb.set_row_conductances(1, x), _bad_arrays((COLS,))),
+        ("row", lambda xb, x: xb.set_row_conductances(x, np.full(COLS, 1e-4)), BAD_INDICES),
         ("nonlinearity", lambda xb, x: xb.set_nonlinearity(x), [np.nan, -1.0, 1j, "x", np.ones(COLS), True]),
         ("row", lambda xb, x: xb.short_cell(x, 0), BAD_INDICES),
         ("col", lambda xb, x: xb.open_cell(0, x), BAD_INDICES),
@@ -123,3 +125,14 @@ def test_description_files_too_large_or_not_utf8_are_refused_naming_the_file(tmp
     deck.write_bytes(b"title \xff\n.end\n")
     with pytest.raises(ValueError, match=r"deck\.cir.*not UTF-8"):
         parse_spice(deck)
+
+
+def test_set_row_conductances_changes_that_row_only():
+    xb = Crossbar(ROWS, COLS, cell="1T1R")
+    g0 = np.random.default_rng(1).uniform(1e-5, 1e-3, (ROWS, COLS))
+    xb.set_conductances(g0)
+    row = np.array([2e-4, 3e-4, 5e-4, 7e-4][:COLS])
+    xb.set_row_conductances(1, row)
+    expect = g0.copy()
+    expect[1] = row
+    assert np.array_equal(xb.conductances, expect)

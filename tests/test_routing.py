@@ -57,6 +57,12 @@ def test_operating_points_route_ladder_nested_general():
     assert choice.path is SolverPath.GENERAL and "below the nested-dissection size (16 cells)" in choice.reason
     choice = choose_path(big, SolveRequest(Quantity.OPERATING_POINT, floating_lines=True, islands=True))
     assert choice.path is SolverPath.GENERAL and "island" in choice.reason
+    xb.select_rows(None)                  # the cached choice follows the selection back and forth
+    assert _path(xb, Quantity.OPERATING_POINT, biased_bit_lines=True) is SolverPath.GENERAL
+    assert xb.choose_path(SolveRequest(Quantity.OPERATING_POINT, biased_bit_lines=True)).path is SolverPath.GENERAL
+    xb.select_rows(np.arange(3) == 1)
+    assert xb.choose_path(SolveRequest(Quantity.OPERATING_POINT,
+                                       biased_bit_lines=True)).path is SolverPath.SINGLE_ROW_LADDER
     leaky = Crossbar(3, 5, cell="1T1R", r_off_transistor=1e9)
     leaky.select_rows([0])
     assert not leaky.single_row_ladder_applies(0)

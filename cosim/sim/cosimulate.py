@@ -292,10 +292,7 @@ def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, con
                     np.asarray(bias.v_bl, float), width_s, config.max_change, config.max_substeps)
     if (device.sinh_law() if hasattr(device, "sinh_law") else None) is not None:
         return PulseOutcome(out.energy_j, out.substeps, out.currents)       # the caller stamps the sinh law
-    g = crossbar.conductances
-    if not np.array_equal(g[row], out.conductances):
-        g[row] = out.conductances
-        crossbar.set_conductances(g)
+    crossbar.set_row_conductances(row, out.conductances)
     return PulseOutcome(out.energy_j, out.substeps, out.currents, moved=row * n + np.arange(n))
 
 

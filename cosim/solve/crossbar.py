@@ -59,6 +59,8 @@ class Crossbar:
             of refactoring (regular arrays with resistive lines; see :mod:`cosim.solve.low_rank`).
     """
 
+    ROUTES_KEPT = 1024    # choose_path's cached choices (row selections x requests) before the cache restarts
+
     def __init__(self, rows: int, cols: int, cell: str = "1R", r_wl=1.0, r_bl=1.0, r_source=0.0,
                  r_sense=0.0, r_on_transistor=1e3, r_off_transistor=np.inf, nonlinearity=0.0,
                  conductance: float = 1e-4, low_rank: LowRankPolicy = LowRankPolicy()):
@@ -71,7 +73,7 @@ class Crossbar:
         self._b = self._check_nonlinearity(nonlinearity)
         self._compiled: dict[bytes, CompiledCircuit] = {}
         self._table_cache = None
-        self._routes = None            # (selection, nonlinearity, policy, {request: PathChoice}) of choose_path
+        self._routes = None            # (nonlinearity, policy, {(selection, request, ...): PathChoice}) of choose_path
         self._wire_range = None
         self._invalidate_values()
 
@@ -132,6 +134,15 @@ class Crossbar:
     def set_conductances(self, G) -> None:
         """Set every cell's conductance (rows, cols) in siemens (finite, > 0)."""
         self._g = _check_conductances("G", G, self.shape)
+        self._invalidate_values()
+
+    def set_row_conductances(self, row: int, g) -> None:
+        """Set the conductances (cols,) of the cells of ``row`` in siemens (finite, > 0); the others keep theirs."""
+        row = validate.index("row", row, self.rows)
+        g = _check_conductances(f"G of row {row}", g, (self.cols,))
+        new = self._g.copy()
+        new[row] = g
+        self._g = new
         self._invalidate_values()
 
     def select_rows(self, rows=None) -> None:
@@ -289,13 +300,15 @@ class Crossbar:
 
         The choice depends on the structure, the linearity, the row selection, the low-rank policy and
         whether a transfer matrix is cached; it is kept per request until one of those changes."""
-        key = (request, self._transfer is not None)
+        key = (self._selected.tobytes(), request, self._transfer is not None)
         cache = self._routes
-        if cache is None or cache[0] is not self._selected or cache[1] is not self._b or cache[2] is not self._low_rank:
-            cache = self._routes = (self._selected, self._b, self._low_rank, {})
-        choice = cache[3].get(key)
+        if cache is None or cache[0] is not self._b or cache[1] is not self._low_rank:
+            cache = self._routes = (self._b, self._low_rank, {})
+        choice = cache[2].get(key)
         if choice is None:
-            choice = cache[3][key] = choose_path(self, request)
+            if len(cache[2]) >= self.ROUTES_KEPT:
+                cache[2].clear()
+            choice = cache[2][key] = choose_path(self, request)
         return choice
 
     def single_row_ladder_applies(self, row: int) -> bool:
