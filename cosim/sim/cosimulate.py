@@ -28,8 +28,8 @@ import numpy as np
 
 from cosim import validate
 from cosim.solve.crossbar import Crossbar, CrossbarSolution
-from cosim.solve.row_ladder import single_row_voltages
 from cosim.solve.routing import Quantity, SolveRequest, SolverPath
+from cosim.sim.row_pulse import RowCircuit, pulse_row
 from cosim.sim.tracked_pulse import TrackedPulse
 from cosim.solve.nested import single_threaded_blas
 from cosim.validate import bool_mask, real_array
@@ -282,68 +282,38 @@ def _midpoint_voltages(crossbar: Crossbar, device, bias: Bias, v_start: np.ndarr
 def _co_simulate_row(crossbar: Crossbar, device, bias: Bias, width_s: float, config: CosimConfig) -> PulseOutcome:
     """:func:`co_simulate` for a 1T1R array with one selected row: only that row's cells carry current.
 
-    Each sub-step solves the row's exact ladder (:mod:`cosim.solve.row_ladder`) and steps only the
-    row's devices; the power is what the sources deliver, ``v_row * sum(i) - sum(v_bl * i)``. The
-    circuit's stamped conductances are left for the next whole-array operation to refresh.
+    Each sub-step solves the row's exact ladder and steps only the row's devices
+    (:func:`cosim.sim.row_pulse.pulse_row`). The circuit's row is re-stamped with the cells' conductances
+    at the end (the other rows did not change), so the outcome's ``moved`` lists the row's cells.
     """
     row = int(np.flatnonzero(crossbar.selected_rows)[0])
     n = crossbar.cols
-    cells = row * n + np.arange(n)
-    v_row = float(np.asarray(bias.v_wl, float)[row])
-    e = np.asarray(bias.v_bl, float)
-    lo, hi = device.state_bounds()
-    lo, hi = np.minimum(lo, hi)[cells], np.maximum(lo, hi)[cells]
-    span = np.where(hi > lo, hi - lo, 1.0)
-
-    def row_state():
-        i_cell, g = row_currents(crossbar, device, row, v_row, e)
-        return i_cell / g, v_row * i_cell.sum() - float(e @ i_cell), i_cell
-
-    t, energy, substeps = 0.0, 0.0, 0
-    v_cells, power, i_cell = row_state()
-    while t < width_s:
-        if substeps >= config.max_substeps:
-            raise RuntimeError(f"pulse needed more than {config.max_substeps} sub-steps "
-                               f"({t:.3e} of {width_s:.3e} s done); raise CosimConfig.max_substeps")
-        rate = device.rate_of(cells, v_cells)
-        state = device.state_of(cells)
-        rate = np.where(((state <= lo) & (rate < 0)) | ((state >= hi) & (rate > 0)), 0.0, rate)
-        speed = np.max(np.abs(rate) / span)
-        dt = width_s - t if speed == 0 else min(width_s - t, config.max_change / speed)
-        if speed > 0:                          # explicit midpoint, as in co_simulate
-            start = device.state_of(cells)
-            device.step_of(cells, v_cells, 0.5 * dt)
-            v_cells = row_state()[0]
-            device.set_state_of(cells, start)
-        device.step_of(cells, v_cells, dt)
-        v_new, p_new, i_cell = row_state()
-        energy += 0.5 * (power + p_new) * dt
-        v_cells, power = v_new, p_new
-        t += dt
-        substeps += 1
-    return PulseOutcome(energy, substeps, i_cell)
+    out = pulse_row(crossbar.layout, device, row, float(np.asarray(bias.v_wl, float)[row]),
+                    np.asarray(bias.v_bl, float), width_s, config.max_change, config.max_substeps)
+    if (device.sinh_law() if hasattr(device, "sinh_law") else None) is not None:
+        return PulseOutcome(out.energy_j, out.substeps, out.currents)       # the caller stamps the sinh law
+    g = crossbar.conductances
+    if not np.array_equal(g[row], out.conductances):
+        g[row] = out.conductances
+        crossbar.set_conductances(g)
+    return PulseOutcome(out.energy_j, out.substeps, out.currents, moved=row * n + np.arange(n))
 
 
 def row_currents(crossbar: Crossbar, device, row: int, v_row: float, v_bl: np.ndarray,
                  noisy: bool = False, kelvin: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cell currents (A) of the only selected row of a 1T1R array, and the cells' conductances (S).
 
-    The row's exact ladder with the devices' (optionally noisy) read conductances; ``v_bl`` are the
-    voltages held at the bit-line ends. The cell currents are the sense currents of the columns.
-    ``kelvin``: a read at that temperature (K) applies the devices' TCR (``device.tcr_scale``); None: none.
+    The row's exact ladder (:class:`cosim.sim.row_pulse.RowCircuit`) with the devices' (optionally noisy)
+    read conductances; ``v_bl`` are the voltages held at the bit-line ends. The cell currents are the
+    sense currents of the columns. ``kelvin``: a read at that temperature (K) applies the devices' TCR
+    (``device.tcr_scale``); None: none.
     """
-    lay = crossbar.layout
     n = crossbar.cols
     cells = row * n + np.arange(n)
     g = device.conductance_of(cells, noisy)
     if kelvin is not None:
         g = g * device.tcr_scale(kelvin)[cells]
-    r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
-    r_t = lay.r_on_transistor[row]
-    y = 1.0 / (1.0 / g + r_t + r_down)
-    u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.array([v_row]),
-                            np.asarray(v_bl, float)[None, :])[0]
-    return (u - v_bl) * y, g
+    return RowCircuit(crossbar.layout, row).currents(g, v_row, np.asarray(v_bl, float)), g
 
 
 def may_move(device, biases: list[Bias]) -> bool:

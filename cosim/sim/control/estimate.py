@@ -4,8 +4,8 @@ Both go through the array's layout as designed and the controller's running esti
 never through the true devices.
 
 - :class:`RowEstimate` (1T1R): a selected row is an exact ladder (:mod:`cosim.solve.row_ladder`); its
-  sense currents invert in closed form to the cells' conductances, and the bit-line drives that put
-  wanted voltages on chosen cells (0 V on the others) solve a linear system of that ladder.
+  sense currents invert in closed form to the cells' conductances, and so do the bit-line drives that put
+  wanted voltages on chosen cells (0 V on the others): the wanted voltages fix the cells' currents.
 - :class:`ArrayEstimate` (1R): the controller's own crossbar with the designed wires and its estimated
   cells. A scan of every cell is corrected jointly until the model reproduces all reads; for the cell
   being programmed the rest of the model is a Thevenin source (:mod:`cosim.sim.control.port`), so its
@@ -17,13 +17,11 @@ never through the true devices.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lu_factor, lu_solve
 
 from cosim.sim.control.port import G_CEIL, G_FLOOR, CellPort, cell_ports
 from cosim.sim.control.row_ports import RowPorts
 from cosim.sim.control.view import ControllerView
 from cosim.solve.crossbar import Crossbar
-from cosim.solve.row_ladder import single_row_voltages
 
 __all__ = ["RowEstimate", "ArrayEstimate", "G_FLOOR", "G_CEIL"]
 
@@ -36,7 +34,7 @@ class RowEstimate:
     def __init__(self, view: ControllerView):
         self.view = view
         self.g_row: dict[int, np.ndarray] = {}
-        self._response = None    # (row, conductances, LU factors) of the last ladder
+        self._ladders: dict[int, tuple] = {}
 
     def read(self, row: int, v_read: float):
         """Verify read of ``row``: the estimated conductances (S) of all its cells (NaN: no current)."""
@@ -56,26 +54,36 @@ class RowEstimate:
     def drives(self, row: int, cols: np.ndarray, wanted: np.ndarray, g_cols: np.ndarray) -> np.ndarray:
         """Bit-line drives (V, every column) putting ``wanted`` (V) on cells (row, cols) and 0 V on the others.
 
-        The cell voltages are linear in the drives (one batched ladder solve gives the matrix); solving it
-        compensates the word line's IR drop. If that asks for more than ``DRIVE_LIMIT`` x the largest
-        wanted voltage (a word line too resistive to compensate), the divider-only drive is used.
+        In closed form, O(cols): the wanted voltages fix every cell's current (``wanted * g``; 0 A on the
+        others), hence the current in each word-line segment and the word line's voltages ``u`` (from the
+        driver at 0 V); a bit line driven to ``-drive`` with ``drive = wanted * (1 + (r_t + r_down) g) - u``
+        then carries exactly that current (the word line's IR drop compensated; an undriven cell's bit line
+        follows its word-line node). If that asks for more than ``DRIVE_LIMIT`` x the largest divider-only
+        drive (a word line too resistive to compensate), the divider-only drive is used.
         """
-        lay, n = self.view.layout, self.view.cols
-        g = np.maximum(np.nan_to_num(self.g_row.get(row, np.full(n, G_FLOOR)), nan=G_FLOOR), G_FLOOR)
-        g[cols] = np.maximum(np.nan_to_num(g_cols, nan=G_FLOOR), G_FLOOR)
-        r_down = lay.r_bl[row:].sum(axis=0) + lay.r_sense
-        r_t = lay.r_on_transistor[row]
-        w = np.zeros(n)
-        w[cols] = wanted
-        divider = 1.0 + (r_t + r_down) * g
-        if self._response is None or self._response[0] != row or not np.array_equal(self._response[1], g):
-            # column k of the response: cell voltages for a unit drive on bit line k (bit-line end at -1 V)
-            u = single_row_voltages(g, r_t, lay.r_wl[row], float(lay.r_source[row]), r_down, np.zeros(n), -np.eye(n))
-            self._response = (row, g, lu_factor(((u + np.eye(n)) / divider[None, :]).T))
-        drive = lu_solve(self._response[2], w)
-        if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(w) * divider):
-            drive = w * divider
+        r_series, r_wl, r_source = self._ladder(row)
+        g = np.fmax(g_cols, G_FLOOR)                                # NaN (unknown) taken as G_FLOOR
+        i_cell = np.zeros(r_series.size)
+        i_cell[cols] = wanted * g
+        plain = np.zeros(r_series.size)
+        plain[cols] = wanted * (1.0 + r_series[cols] * g)
+        tail = np.cumsum(i_cell[::-1])[::-1]                      # current into the word line from node j on
+        u = np.empty(r_series.size)                               # minus the word line's voltages
+        u[0] = 0.0
+        np.cumsum(r_wl * tail[1:], out=u[1:])
+        drive = plain + (u + r_source * tail[0])
+        if not np.all(np.isfinite(drive)) or np.max(np.abs(drive)) > self.DRIVE_LIMIT * np.max(np.abs(plain)):
+            drive = plain
         return drive
+
+    def _ladder(self, row: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """The designed ladder of ``row``: per column the resistance (ohm) in series with its cell (transistor,
+        bit line below the row, sense), the word line's segments (ohm) and its driver's resistance (ohm)."""
+        if row not in self._ladders:
+            lay = self.view.layout
+            self._ladders[row] = (lay.r_on_transistor[row] + lay.r_bl[row:].sum(axis=0) + lay.r_sense,
+                                  lay.r_wl[row].copy(), float(lay.r_source[row]))
+        return self._ladders[row]
 
 
 class ArrayEstimate:

@@ -206,9 +206,9 @@ class ControllerModel:
         the voltage (between the threshold and ``v_cell``) whose plan lasts ``width_min_s``.
 
         A generator cannot make a pulse shorter than its edges; a slower pulse does the same move. One
-        vectorised evaluation plans every cell at ``v_cell`` and at ``SEARCH_POINTS`` overdrives
-        ``v / threshold - 1`` (log-spaced from ``OVERDRIVE_MIN`` to ``v_cell``'s); a second one, for the
-        short plans only, at ``SEARCH_FINE`` overdrives inside the bracketing interval; the voltage then
+        vectorised evaluation plans every cell at ``v_cell``; for the short plans only, a second one at
+        ``SEARCH_POINTS`` overdrives ``v / threshold - 1`` (log-spaced from ``OVERDRIVE_MIN`` to ``v_cell``'s)
+        and a third at ``SEARCH_FINE`` overdrives inside the bracketing interval; the voltage then
         interpolates log width linearly in log overdrive (exact for a power-law rate at a constant
         voltage; relative width error ~1e-5 otherwise), and its width is ``width_min_s``. A plan that is
         shorter than ``width_min_s`` even at ``OVERDRIVE_MIN`` keeps its width (the pulse will be clipped).
@@ -221,15 +221,14 @@ class ControllerModel:
         v_of = lambda log_x: v_th * (1.0 + np.exp(log_x))
         bottom = np.log(OVERDRIVE_MIN)
         top = np.log(np.maximum(v_cell / v_th - 1.0, 2.0 * OVERDRIVE_MIN))
-        grid = bottom + (top - bottom)[:, None] * _unit(SEARCH_POINTS)[None, :]         # (k, points)
-        both = self._widths(path, direction, np.concatenate([v_cell[:, None], v_of(grid)], axis=1), r_s)
-        widths = both[:, 0]
+        widths = self._widths(path, direction, v_cell[:, None], r_s)[:, 0]
         short = (widths > 0) & (widths < width_min_s)
         if not short.any():
             return v_cell, widths
-        path, r_s, grid = path.take(short), r_s[short], grid[short]
+        path, r_s = path.take(short), r_s[short]
+        grid = bottom + (top[short] - bottom)[:, None] * _unit(SEARCH_POINTS)[None, :]  # (short, points)
         with np.errstate(divide="ignore"):
-            f = np.log(both[short, 1:]) - np.log(width_min_s)        # >= 0: long enough (falls with v)
+            f = np.log(self._widths(path, direction, v_of(grid), r_s)) - np.log(width_min_s)  # >= 0: long enough
         found = f[:, 0] >= 0
         i = np.clip(np.sum(f >= 0, axis=1) - 1, 0, SEARCH_POINTS - 2)
         rows = np.arange(i.size)
