@@ -108,7 +108,8 @@ class Eraser:
 
     # ---- single cells -------------------------------------------------------------------------------
     def _cell(self, row: int, col: int):
-        """Erase cell (row, col) alone at the V/3 cap, verified after each pulse, up to ``erase_pulses``."""
+        """Erase cell (row, col) alone at its V/3 line limit (the cap, or less where the model predicts
+        disturb), verified after each pulse, up to ``erase_pulses``."""
         for _ in range(self.cfg.erase_pulses):
             if self.estimate.g[row, col] <= self.level[row, col]:
                 return
