@@ -24,6 +24,8 @@ from cosim.sim import WriteVerifyConfig
 from cosim.sim.control.disturb import DISTURB_MARGIN, scale_limit
 from cosim.sim.control.closed_loop import V3_MARGIN
 from cosim.sim.control.optimal_bias import optimal_bias, response_matrix
+from cosim.sim.control.config import PulseLimits
+from cosim.sim.control.view import ControllerView
 from cosim.sim.program import build_model
 from cosim.solve.crossbar import Crossbar
 
@@ -44,8 +46,11 @@ def main(argv=None):
     ap.add_argument("--cells", type=int, default=12, help="far cells sampled")
     ap.add_argument("--state", choices=("programmed", "erased"), default="programmed",
                     help="programmed: every cell at its target; erased: the others at the low bound")
+    ap.add_argument("--reach", action="store_true", help="also bisect the highest reachable G of the far cells")
     args = ap.parse_args(argv)
     n = args.size
+    if args.reach:
+        reachable(n, min(args.cells, 4))
     arr, target = spread_array(n)
     model = build_model(arr, None)
     lay = arr.crossbar.layout
@@ -61,8 +66,6 @@ def main(argv=None):
     if args.state == "erased":     # the far-first strategy's state: every other cell erased, the cell at its target
         print(f"state: every other cell at the model's low bound {g_lo:.3g} S, the cell at its target")
     # the far cells: largest designed series resistance to the drivers, high-conductance targets first
-    from cosim.sim.control.view import ControllerView
-    from cosim.sim.control.config import PulseLimits
     r_far = ControllerView(arr, model, PulseLimits()).series_resistances()
     far = np.argsort(-(r_far * target).ravel())[:args.cells]
     v3_cap = V3_MARGIN * 3.0 * min(model.v_up, model.v_down)
@@ -101,6 +104,47 @@ def main(argv=None):
     print(f"SET threshold {model.v_up:.3f} V reached by V/3 on {np.sum(reach_v3 >= model.v_up)}/{len(far)} far cells, "
           f"by the LP on {np.sum(reach_lp >= model.v_up)}/{len(far)}; median LP/V3 {np.median(reach_lp / reach_v3):.2f}; "
           f"load average {os.getloadavg()[0]:.2f}")
+
+
+def reachable(n: int, cells: int) -> None:
+    """Erased state: the highest conductance (S) at which V/3 and the LP still put 1.03 x the SET threshold
+    on each far cell (bisection in log G; above it the far-first strategy reports the cell stuck)."""
+    arr, target = spread_array(n)
+    model = build_model(arr, None)
+    lay = arr.crossbar.layout
+    v_line_max = WriteVerifyConfig().limits.v_line_max
+    sign = model.polarity(+1)
+    v_pos = model.v_up if model.sign_up > 0 else model.v_down
+    v_neg = model.v_down if model.sign_up > 0 else model.v_up
+    g_lo = float(np.min(model.bounds()[0]))
+    ctrl = Crossbar(n, n, "1R", r_wl=lay.r_wl, r_bl=lay.r_bl, r_source=lay.r_source, r_sense=lay.r_sense)
+    r_far = ControllerView(arr, model, PulseLimits()).series_resistances()
+    v3_cap = V3_MARGIN * 3.0 * min(model.v_up, model.v_down)
+    floor = 1.03 * model.v_up
+    print(f"erased state: highest G (S) at which a far cell still gets {floor:.3f} V (1.03 x SET threshold)")
+    for flat in np.argsort(-r_far.ravel())[:cells]:
+        r, c = divmod(int(flat), n)
+
+        def reach(g_cell):
+            g = np.full((n, n), g_lo)
+            g[r, c] = g_cell
+            resp = response_matrix(ctrl, g)
+            bias = arr.cell_bias(r, c, 1.0, "v/3")
+            unit = resp[..., :n] @ bias.v_wl + resp[..., n:] @ bias.v_bl
+            spared = np.ones((n, n), bool)
+            spared[r, c] = False
+            v3 = min(v3_cap, scale_limit(unit, spared, model, sign)) * abs(unit[r, c])
+            return v3, abs(optimal_bias(resp, r, c, sign, v_pos, v_neg, v_line_max).v_cell)
+
+        out = []
+        for which in (0, 1):
+            lo, hi = np.log(g_lo), np.log(0.02)
+            for _ in range(14):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if reach(np.exp(mid))[which] >= floor else (lo, mid)
+            out.append(np.exp(lo))
+        print(f"  ({r:2d},{c:2d}) r_series {r_far[r, c]:5.1f} ohm: V/3 up to {out[0]:.3e} S ({1 / out[0]:.0f} ohm), "
+              f"LP up to {out[1]:.3e} S ({1 / out[1]:.0f} ohm); nominal R_on {1 / float(np.max(model.bounds()[1])):.0f} ohm")
 
 
 if __name__ == "__main__":
