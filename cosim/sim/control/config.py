@@ -184,6 +184,9 @@ class WriteVerifyConfig:
             ``optimal`` drives a cell that V/3 under the disturb limit cannot bring to its target with the
             line voltages of a linear program over the controller's model (more voltage on the cell, every
             other cell still under ``DISTURB_MARGIN`` x its thresholds, every line under ``v_line_max``).
+            Cost: one model solve with rows + cols right-hand sides and one LP per visit to such a cell
+            (0.2-0.6 s at 64 x 64 with the other cells erased, 1-2.5 s with them programmed, 2 shared cores),
+            so it suits arrays up to ~32 x 32 or few unreachable cells; see benchmarks/bench_optimal_bias.py.
 
     The 1R strategy fields (``order``, ``erase`` ...) have no effect on 1T1R arrays, which are programmed a
     row at a time with the other rows' transistors off.
