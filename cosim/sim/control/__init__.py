@@ -5,8 +5,8 @@ it issues, the layout as designed, and its own device model — and acts only th
 issues, which the array co-simulates on its true devices.
 """
 from cosim.sim.control.closed_loop import ControllerResult
-from cosim.sim.control.config import (CONFIG_OF_SCHEME, SCHEMES, Bound, Erase, IsppConfig, Ladder, OpenLoopConfig,
-                                      Order, PulseLimits, Scheme, WriteVerifyConfig, parse_scheme)
+from cosim.sim.control.config import (CONFIG_OF_SCHEME, SCHEMES, Bound, Erase, IsppConfig, Inhibit, Ladder,
+                                      OpenLoopConfig, Order, PulseLimits, Scheme, WriteVerifyConfig, parse_scheme)
 from cosim.sim.control.ispp import Ispp
 from cosim.sim.control.model import ControllerModel
 from cosim.sim.control.open_loop import OpenLoop
@@ -14,7 +14,7 @@ from cosim.sim.control.report import ProgramReport
 from cosim.sim.control.view import ControllerView
 from cosim.sim.control.write_verify import WriteVerify
 
-__all__ = ["CONFIG_OF_SCHEME", "SCHEMES", "Scheme", "Bound", "Erase", "Order", "PulseLimits", "Ladder", "WriteVerifyConfig",
+__all__ = ["CONFIG_OF_SCHEME", "SCHEMES", "Scheme", "Bound", "Erase", "Inhibit", "Order", "PulseLimits", "Ladder", "WriteVerifyConfig",
            "IsppConfig", "OpenLoopConfig", "parse_scheme", "ControllerModel", "ControllerView", "ControllerResult",
            "ProgramReport", "WriteVerify", "Ispp", "OpenLoop", "make_controller"]
 

@@ -44,6 +44,14 @@ class Order(str, Enum):
     FAR_FIRST = "far-first"    # by the designed series resistance to the drivers, largest first
 
 
+class Inhibit(str, Enum):
+    """How 1R write-verify keeps the cells it does not address clear of their thresholds."""
+
+    V3 = "v/3"            # unselected word lines at V/3, bit lines at 2V/3, under the disturb limit
+    OPTIMAL = "optimal"   # V/3 where it reaches the cell; else the best static bias of the controller's model
+                          # (a linear program over every line driver, :mod:`cosim.sim.control.optimal_bias`)
+
+
 class Erase(str, Enum):
     """How a 1R closed-loop controller brings down, before programming, the cells whose target lies below them.
 
@@ -172,6 +180,10 @@ class WriteVerifyConfig:
             controller's model predicts that another cell would reach ``DISTURB_MARGIN`` of its threshold
             (:mod:`cosim.sim.control.erase`). Cell erase pulses run at the V/3 cap.
         limits: pulse-generator and driver limits.
+        inhibit: 1R: how the cells not addressed are kept clear of their thresholds (:class:`Inhibit`).
+            ``optimal`` drives a cell that V/3 under the disturb limit cannot bring to its target with the
+            line voltages of a linear program over the controller's model (more voltage on the cell, every
+            other cell still under ``DISTURB_MARGIN`` x its thresholds, every line under ``v_line_max``).
 
     The 1R strategy fields (``order``, ``erase`` ...) have no effect on 1T1R arrays, which are programmed a
     row at a time with the other rows' transistors off.
@@ -194,9 +206,11 @@ class WriteVerifyConfig:
     erase_pulses: int = 4
     erase_v: float | None = None
     limits: PulseLimits = field(default_factory=PulseLimits)
+    inhibit: Inhibit = Inhibit.V3
 
     def __post_init__(self) -> None:
         owner = "WriteVerifyConfig"
+        _enum(owner, self, "inhibit", Inhibit)
         _number(owner, "aim", self.aim, high=1.0)
         _number(owner, "boost", self.boost, low=1.0, inclusive=True)
         _number(owner, "v_max", self.v_max, low=1.0)

@@ -8,7 +8,9 @@ by releasing each bit line when its time is up; the drives are corrected for the
 with the controller's model of the row. A cell that does not respond is driven harder (``boost`` per
 silent pulse on the planned voltage, up to ``v_max`` x threshold). On a 1R array no pulse goes beyond the line limit that keeps
 the other cells clear of their thresholds (:meth:`ClosedLoop.line_limit`); a cell that limit cannot drive
-to ``REACH_MARGIN`` x its threshold is reported stuck rather than pulsed for ever near threshold. The
+to ``REACH_MARGIN`` x its threshold is reported stuck rather than pulsed for ever near threshold; with
+``inhibit="optimal"`` such a cell is driven instead by the best static bias of the controller's model
+(:mod:`cosim.sim.control.optimal_bias`) where that reaches further. The
 verify reads close the loop on what the model does
 not know (device spread, a miscalibrated model, IR drop from the other cells).
 
@@ -22,8 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.sim.control.closed_loop import ClosedLoop, drive_row_cells
-from cosim.sim.control.config import WriteVerifyConfig
+from cosim.sim.control.config import Inhibit, WriteVerifyConfig
+from cosim.sim.control.estimate import G_FLOOR
+from cosim.sim.control.optimal_bias import optimal_bias, response_matrix
 from cosim.sim.control.view import ControllerView
+from cosim.sim.cosimulate import Bias
 
 GAIN_SPAN = 4.0      # learned gains stay within [1 / GAIN_SPAN, GAIN_SPAN]
 AIM_MAX = 1.5        # a learned plan aims at most this x the remaining distance in the model's terms
@@ -53,6 +58,8 @@ class WriteVerify(ClosedLoop):
         self._from = np.full(n, np.nan)
         self._move = np.zeros(n)
         self._dir = np.zeros(n, dtype=np.int8)
+        self._lp: dict = {}         # 1R optimal inhibition: (row, col, direction) -> (OptimalBias, open-circuit V)
+        self._use_lp = False        # the present pulse of the visit uses the LP's bias
 
     def _learn(self, flat: np.ndarray, g_est: np.ndarray) -> None:
         """Update the gains of ``flat`` from what their last pulses did (states from the verify reads)."""
@@ -125,14 +132,42 @@ class WriteVerify(ClosedLoop):
         limit = self.line_limit(row, col, m.polarity(d))
         port = self.estimate.port(row, col, "v/3")
         floor = REACH_MARGIN * m.threshold(d)
-        reach = float(port.cell_voltage(g_now, limit))
+        v_open = port.v_open * limit                       # the cell's open-circuit voltage at the limit, V
+        short = abs(v_open) / (1.0 + g_now * port.r_th) < floor or (d > 0 and port.cell_voltage(goal[0], limit) < floor)
+        if short and self.cfg.inhibit is Inhibit.OPTIMAL:
+            lp = self._optimal_open(row, col, d, g_now, port.r_th)
+            if lp is not None and abs(lp) > abs(v_open):
+                v_open = lp
+        self._use_lp = short and self.cfg.inhibit is Inhibit.OPTIMAL and (row, col, d) in self._lp and \
+            v_open == self._lp[(row, col, d)][1]
+        reach = abs(float(v_open / (1.0 + g_now * port.r_th)))
         if reach < floor:
             self.stuck[row, col] = True
             return amp, None
-        if d > 0 and port.cell_voltage(goal[0], limit) < floor:
-            goal = np.array([(port.v_open * limit / floor - 1.0) / port.r_th])
+        if d > 0 and abs(v_open) / (1.0 + goal[0] * port.r_th) < floor:
+            goal = np.array([(abs(v_open) / floor - 1.0) / port.r_th])
             self.stuck[row, col] = True
         return np.minimum(amp, reach * (1 - 1e-9)), goal
+
+    def begin_group(self, row, cols):
+        super().begin_group(row, cols)
+        self._lp.clear()
+        self._use_lp = False
+
+    def _optimal_open(self, row: int, col: int, d: int, g_now: float, r_th: float):
+        """1R: the open-circuit voltage (V, magnitude) on cell (row, col) of the best static bias of direction
+        ``d`` by the controller's model (:mod:`cosim.sim.control.optimal_bias`; kept for the visit), or None
+        where the LP has no solution."""
+        key = (row, col, d)
+        if key not in self._lp:
+            m = self.model
+            sign = m.polarity(d)
+            v_pos, v_neg = (m.v_up, m.v_down) if m.sign_up > 0 else (m.v_down, m.v_up)
+            g = np.nan_to_num(self.estimate.g, nan=G_FLOOR)
+            response = response_matrix(self.estimate.model, g)
+            bias = optimal_bias(response, row, col, sign, v_pos, v_neg, self.view.limits.v_line_max)
+            self._lp[key] = (bias, abs(bias.v_cell) * (1.0 + g_now * r_th) if bias.ok else None)
+        return self._lp[key][1]
 
     def _pulse_train(self, row, cols, cell_volts, g_est, r_series, t_need):
         """Drive each cell for its own time (s): one pulse per release time, bit lines released as cells finish."""
@@ -147,6 +182,15 @@ class WriteVerify(ClosedLoop):
             wanted = np.where(live, cell_volts, 0.0)
             if view.is_1t1r:    # every bit line of the row is driven: the others are held at 0 V
                 yield from drive_row_cells(view, self.estimate, row, cols, wanted, g_model, t_end - t_done, self.name)
+            elif self._use_lp:      # the LP's bias, scaled to put ``wanted`` on the cell at its estimate
+                col = int(cols[0])
+                d = 1 if np.sign(wanted[0]) == self.model.polarity(1) else -1
+                bias, v_open = self._lp[(row, col, d)]
+                r_th = self.estimate.port(row, col, "v/3").r_th
+                g = float(g_model[0]) if np.isfinite(g_model[0]) else G_FLOOR
+                scale = min(1.0, abs(float(wanted[0])) * (1.0 + g * r_th) / v_open)
+                lines = bias.scaled(scale)
+                yield from self.view.pulse(Bias(lines.v_wl, lines.v_bl), t_end - t_done, note=self.name)
             else:
                 col = int(cols[0])
                 line = self.estimate.line_voltage(row, col, float(wanted[0]), "v/3")
