@@ -19,22 +19,26 @@ from cosim.solve.row_ladder import single_row_voltages
 
 
 class RowCircuit:
-    """The selected row ``row`` of a 1T1R layout as its ladder: per column, the transistor's on-resistance
-    and the resistance down the bit line to its end (sense included); the word line's segments and driver."""
+    """The selected row ``row`` of a 1T1R layout as its ladder: per column, the resistance in series with the
+    cell (``r_series``, ohm: the transistor's on-resistance and the bit line below the row to its end, sense
+    included); the word line's segments and driver (ohm)."""
 
     def __init__(self, layout, row: int):
-        self.r_t = layout.r_on_transistor[row]
-        self.r_down = layout.r_bl[row:].sum(axis=0) + layout.r_sense
+        self.r_series = layout.r_on_transistor[row] + layout.r_bl[row:].sum(axis=0) + layout.r_sense
         self.r_wl = layout.r_wl[row]
         self.r_source = float(layout.r_source[row])
+        self._none = np.zeros(layout.cols)        # the series path is all in ``r_series``
 
     def currents(self, g: np.ndarray, v_row: float, v_bl: np.ndarray) -> np.ndarray:
         """Cell currents (A; the columns' bit-line currents) at cell conductances ``g`` (S), the word-line
         driver at ``v_row`` (V) and the bit-line ends held at ``v_bl`` (V)."""
-        y = 1.0 / (1.0 / g + self.r_t + self.r_down)
-        u = single_row_voltages(g, self.r_t, self.r_wl, self.r_source, self.r_down, np.array([v_row]),
-                                v_bl[None, :])[0]
-        return (u - v_bl) * y
+        return self.currents_at(g, np.array([v_row]), v_bl[None, :])
+
+    def currents_at(self, g: np.ndarray, v_row: np.ndarray, v_bl: np.ndarray) -> np.ndarray:
+        """:meth:`currents` with the drive as the ladder solver takes it: ``v_row`` (1,), ``v_bl`` (1, cols)."""
+        y = 1.0 / (1.0 / g + self.r_series)
+        u = single_row_voltages(g, self.r_series, self.r_wl, self.r_source, self._none, v_row, v_bl)[0]
+        return (u - v_bl[0]) * y
 
 
 class SubsetCells:
@@ -92,12 +96,14 @@ def pulse_row(layout, device, row: int, v_row: float, v_bl: np.ndarray, width_s:
     group = row_cells(device, cells)
     span = np.where(group.high > group.low, group.high - group.low, 1.0)
     circuit = RowCircuit(layout, row)
-    e = np.ascontiguousarray(v_bl, dtype=np.float64)
+    e = np.ascontiguousarray(v_bl, dtype=np.float64)[None, :]
+    v = np.array([v_row], dtype=np.float64)
+    across = v_row - e[0]                     # V from the driver to each bit line's end
 
     def row_state():
         g = group.conductance()
-        i_cell = circuit.currents(g, v_row, e)
-        return i_cell / g, v_row * i_cell.sum() - float(e @ i_cell), i_cell, g
+        i_cell = circuit.currents_at(g, v, e)
+        return i_cell / g, float(across @ i_cell), i_cell, g
 
     t, energy, substeps = 0.0, 0.0, 0
     v_cells, power, i_cell, g = row_state()
