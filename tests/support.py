@@ -53,3 +53,12 @@ def assert_nodes_close(sol, nodes: dict, rtol: float) -> int:
                 checked += 1
     assert checked > 0
     return checked
+
+
+def finish(gen):
+    """The return value of a process generator that never yields (a stub view's reads), run to its end."""
+    try:
+        next(gen)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("the stub's reads never yield")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import nodal_reference as ref
+from support import finish
 from cosim.devices import VTEAM
 from cosim.netlist.crossbar import CrossbarLayout
 from cosim.sim.control.estimate import G_FLOOR, ArrayEstimate
@@ -36,14 +37,6 @@ class StubView:
     def read_cell(self, row, col, voltage, unselected="grounded"):
         return float(self.solve(self.cell_bias(row, col, voltage, unselected))[1][col])
         yield  # a SimPy process, like the view's  # noqa
-
-
-def finish(gen):
-    try:
-        next(gen)
-    except StopIteration as stop:
-        return stop.value
-    raise AssertionError("the stub's reads never yield")
 
 
 def spec_of(rows, cols, seed, r_source, r_sense):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import nodal_reference as ref
+from support import finish
 from cosim.netlist.crossbar import CrossbarLayout
 from cosim.sim.control.estimate import RowEstimate
 
@@ -34,14 +35,6 @@ class StubView:
         v[row] = voltage
         return self.solve(row, v, np.zeros(self.cols))[1]
         yield  # a SimPy process, like the view's  # noqa
-
-
-def finish(gen):
-    try:
-        next(gen)
-    except StopIteration as stop:
-        return stop.value
-    raise AssertionError("the stub's reads never yield")
 
 
 def spec_of(rows, cols, seed, r_source, r_sense, r_on=100.0):
