@@ -12,15 +12,17 @@ rank-k corrections when few cells changed (:mod:`cosim.solve.low_rank`); the gen
 (:mod:`cosim.solve.mna`) handles every edit; sinh cells are solved for whole batches of inputs on one
 factorisation (:mod:`cosim.solve.nonlinear_batch`), or by full Newton per input (:mod:`cosim.solve.newton`).
 :mod:`cosim.solve.routing` makes the choice and says why; :mod:`cosim.solve.crossbar_paths` runs each path.
+Structural edits (broken segments, shorted and open cells) are :mod:`cosim.solve.crossbar_edits`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from cosim import validate
-from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout, resistance_array
+from cosim.netlist.crossbar import MAX_CONDUCTANCE_S, CellKind, CrossbarLayout
 from cosim.netlist.elements import ElementTable
 from cosim.solve import crossbar_paths as paths
+from cosim.solve.crossbar_edits import CrossbarEdits
 from cosim.solve.crossbar_paths import floating_key as _floating_key
 from cosim.solve.low_rank import LowRankOperatingPoints, LowRankPolicy
 from cosim.solve.mna import CompiledCircuit, FactoredCircuit
@@ -43,7 +45,7 @@ def _check_finite_solution(sol: CrossbarSolution) -> CrossbarSolution:
     return sol
 
 
-class Crossbar:
+class Crossbar(CrossbarEdits):
     """An M x N crossbar of 1R or 1T1R cells with wire, driver and sense resistances.
 
     Args:
@@ -168,44 +170,6 @@ class Crossbar:
         arr = validate.broadcast_real("nonlinearity", b, self.shape, unit="1/V")
         validate.check_range("nonlinearity", arr, low=0.0, unit="1/V")
         return arr
-
-    # ---- edits (structural changes recompile) -----------------------------------------------
-    def set_segment_resistance(self, line: str, row: int, col: int, r: float) -> None:
-        """Set one line segment's resistance (ohm; 0 = ideal, inf = broken).
-
-        ``line="wl"``: the segment of word line ``row`` between columns ``col`` and ``col + 1``;
-        ``line="bl"``: the segment of bit line ``col`` between rows ``row`` and ``row + 1``.
-        """
-        arr = {"wl": self.layout.r_wl, "bl": self.layout.r_bl}.get(line) if isinstance(line, str) else None
-        if arr is None:
-            raise ValueError(f"line must be 'wl' or 'bl'; got {line!r}")
-        row = validate.index("row", row, arr.shape[0])
-        col = validate.index("col", col, arr.shape[1])
-        r = validate.real_scalar("r", r, finite=False, unit="ohm")
-        arr[row, col] = resistance_array("r", r, ())
-        self._invalidate_structure()
-
-    def open_segment(self, line: str, row: int, col: int) -> None:
-        """Break one line segment (see :meth:`set_segment_resistance` for the indexing)."""
-        self.set_segment_resistance(line, row, col, np.inf)
-
-    def short_cell(self, row: int, col: int) -> None:
-        """Short cell (row, col): its word-line and bit-line (or transistor) nodes are joined."""
-        self._set_cell_state(row, col, CrossbarLayout.SHORT)
-
-    def open_cell(self, row: int, col: int) -> None:
-        """Open cell (row, col): it conducts nothing."""
-        self._set_cell_state(row, col, CrossbarLayout.OPEN)
-
-    def restore_cell(self, row: int, col: int) -> None:
-        """Undo a short or open of cell (row, col)."""
-        self._set_cell_state(row, col, CrossbarLayout.NORMAL)
-
-    def _set_cell_state(self, row: int, col: int, state: int) -> None:
-        row = validate.index("row", row, self.rows)
-        col = validate.index("col", col, self.cols)
-        self.layout.cell_state[row, col] = state
-        self._invalidate_structure()
 
     def _invalidate_structure(self) -> None:
         self._updating = None
